@@ -1,0 +1,1 @@
+//! quarry-datacards: corpus statistics, dataset cards, Croissant metadata, plots.

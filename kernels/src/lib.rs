@@ -1,0 +1,1 @@
+//! quarry-kernels: CUDA kernels with their CPU references.

@@ -1,0 +1,1 @@
+//! quarry-trainer: the MoE transformer trainer.
