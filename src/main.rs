@@ -22,6 +22,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run a TOML recipe (all tasks, or one with --task / Slurm array variables).
+    Run(cmd::run::Args),
+    /// Show the records or rows of a WARC/WET/WAT, JSONL or Parquet file.
+    Inspect(cmd::inspect::Args),
     /// List the stage types a recipe may use.
     Stages(cmd::stages::Args),
 }
@@ -30,6 +34,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
+        Command::Run(a) => cmd::run::run(a),
+        Command::Inspect(a) => cmd::inspect::run(a),
         Command::Stages(a) => cmd::stages::run(a),
     };
     match result {
