@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs what the tests need, starts the services they
+# use, then runs `cargo test` over the workspace. `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+# Real test data lives beside the repository (never copied into it).
+export QUARRY_TEST_DATA="${QUARRY_TEST_DATA:-$(cd "$root/.." && pwd)/shared/data}"
+if [ ! -d "$QUARRY_TEST_DATA" ]; then
+  echo "test data not found at $QUARRY_TEST_DATA (set QUARRY_TEST_DATA)" >&2
+  exit 2
+fi
+
+# Python is used only by the independent-reader checks (numpy), never to produce expected values.
+if command -v python3 >/dev/null 2>&1; then
+  if ! python3 -c "import numpy" >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check "numpy<3" || echo "numpy not installed; numpy checks will be skipped" >&2
+  fi
+fi
+
+echo "== cargo test (workspace) =="
+cargo test --workspace --locked --no-fail-fast 2>&1

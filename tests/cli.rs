@@ -1,0 +1,119 @@
+//! End-to-end tests: the real `quarry` binary on real data from `../shared/data`.
+
+mod util;
+
+use std::process::Command;
+
+use util::{data_dir, quarry, shard_bytes, TestDir};
+
+#[test]
+fn inspect_reads_real_jsonl_and_reports_sha256() {
+    let f = data_dir().join("text/dolma_cc-licensed-docs.CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz");
+    let out = quarry().args(["inspect", "--limit", "1"]).arg(&f).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("697 documents"), "{err}");
+    assert!(err.contains("13abf424b40c6f71f16fa618a1215f506a9ca57708f36521b7de7d3153e5005a"), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+}
+
+#[test]
+fn errors_are_clear_and_exit_non_zero() {
+    let d = TestDir::new();
+    let out = quarry().args(["inspect", "/nonexistent/x.jsonl"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such file"));
+
+    let r = d.write("bad.toml", "[input]\npaths = ['x.jsonl']\n[output]\npath = 'o'\nformt = 'jsonl'\n");
+    let out = quarry().arg("run").arg(&r).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown field `formt`"), "{err}");
+
+    let r = d.write("nomatch.toml", "[input]\npaths = ['/nonexistent/*.warc.gz']\n[output]\npath = 'o'\n");
+    let out = quarry().arg("run").arg(&r).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no input matches"));
+
+    let out = quarry().args(["run", "/nonexistent/recipe.toml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reading recipe"));
+}
+
+/// Builds a JSONL input of `copies` × the 697 real documents with distinct ids.
+fn big_jsonl(d: &TestDir, copies: usize) -> std::path::PathBuf {
+    use std::io::{BufRead, Write};
+    let src = data_dir().join("text/dolma_cc-licensed-docs.CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz");
+    let lines: Vec<String> = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(std::fs::File::open(src).unwrap()))
+        .lines()
+        .map(|l| l.unwrap())
+        .collect();
+    let p = d.path().join("big.jsonl");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
+    for c in 0..copies {
+        for l in &lines {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let id = format!("{}-{c}", v["id"].as_str().unwrap());
+            v["id"] = id.into();
+            writeln!(f, "{v}").unwrap();
+        }
+    }
+    p
+}
+
+#[test]
+fn sigkill_then_rerun_gives_byte_identical_shards() {
+    let d = TestDir::new();
+    let input = big_jsonl(&d, 12);
+    let recipe = |out: &str| {
+        format!(
+            "[input]\npaths = [{:?}]\n[output]\npath = {:?}\nmax_shard_bytes = 400000\n[run]\nbatch_size = 32\n",
+            input.display().to_string(),
+            d.path().join(out).display().to_string()
+        )
+    };
+    let full = d.write("full.toml", &recipe("full"));
+    let killed = d.write("killed.toml", &recipe("killed"));
+
+    let out = quarry().arg("run").arg(&full).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Start the same run and kill it hard as soon as its first shard is in place.
+    let mut child = quarry().arg("run").arg(&killed).spawn().unwrap();
+    let shards = d.path().join("killed/shards");
+    let started = std::time::Instant::now();
+    loop {
+        let n = std::fs::read_dir(&shards)
+            .map(|rd| rd.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with("part-")).count())
+            .unwrap_or(0);
+        if n >= 1 {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 120, "no shard appeared");
+        if let Some(st) = child.try_wait().unwrap() {
+            panic!("run finished before it could be killed ({st}); make the input bigger");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let _ = Command::new("kill").args(["-KILL", &child.id().to_string()]).status();
+    let st = child.wait().unwrap();
+    assert!(!st.success(), "the run should have been killed");
+    assert!(!d.path().join("killed/_markers/task-00000.done").exists());
+    assert!(!d.path().join("killed/manifest.json").exists());
+
+    let out = quarry().arg("run").arg(&killed).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let a = shard_bytes(&d.path().join("full/shards"));
+    let b = shard_bytes(&d.path().join("killed/shards"));
+    assert!(a.len() > 3, "expected several shards, got {}", a.len());
+    assert_eq!(a, b, "rerun after SIGKILL must give byte-identical shards");
+    // And the manifests agree on every output digest.
+    let ma: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("full/manifest.json")).unwrap()).unwrap();
+    let mb: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("killed/manifest.json")).unwrap()).unwrap();
+    let digests = |m: &serde_json::Value| -> Vec<String> {
+        m["outputs"].as_array().unwrap().iter().map(|o| o["sha256"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(digests(&ma), digests(&mb));
+    assert_eq!(ma["stages"], mb["stages"]);
+    assert_eq!(ma["reader"]["documents"], 697 * 12);
+}
