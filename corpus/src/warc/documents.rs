@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::http::{self, HttpHead};
+use super::http::{self, Decoded, HttpHead};
 use super::reader::{WarcReader, DEFAULT_MAX_RECORD_BYTES};
 use super::record::{Record, RecordType, WarcError};
 use crate::document::{Document, Provenance, RawPayload};
@@ -280,11 +280,27 @@ impl<R: Read> DocumentReader<R> {
         if self.opts.decode_content {
             if let Some(enc) = head.header("Content-Encoding") {
                 let current = decoded.as_deref().unwrap_or(body);
+                // Many crawlers (ClueWeb09's among them) store the payload decoded but keep the
+                // header: a payload that already reads as HTML is not decoded again.
+                let gzip_name =
+                    matches!(enc.trim().to_ascii_lowercase().as_str(), "gzip" | "x-gzip");
+                if http::sniff_html(current) || (gzip_name && !current.starts_with(&[0x1f, 0x8b])) {
+                    return decoded;
+                }
                 let limit = usize::try_from(self.opts.max_record_bytes).unwrap_or(usize::MAX);
                 match http::decode_content(enc, current, limit) {
-                    Ok(Some(d)) => decoded = Some(d),
-                    Ok(None) => {}
-                    Err(msg) => doc.set_meta("http_decode_error", msg),
+                    Some(Decoded::Full(d)) => decoded = Some(d),
+                    Some(Decoded::Partial(d, msg)) => {
+                        doc.set_meta(
+                            "http_decode_error",
+                            format!("{msg}; kept the {} bytes decoded before the error", d.len()),
+                        );
+                        decoded = Some(d);
+                    }
+                    Some(Decoded::Failed(msg)) => {
+                        doc.set_meta("http_decode_error", format!("{msg}; kept the raw bytes"))
+                    }
+                    None => {}
                 }
             }
         }
@@ -459,19 +475,32 @@ mod tests {
     #[test]
     fn bad_content_encoding_keeps_raw_bytes_and_says_so() {
         let mut w = WarcWriter::uncompressed(Vec::new());
+        let enc = [("Content-Type", "text/html"), ("Content-Encoding", "gzip")];
         w.write_response(
             "urn:uuid:b",
             DATE,
             "http://x/",
             200,
-            &[("Content-Type", "text/html"), ("Content-Encoding", "gzip")],
-            b"<html>not gzip",
+            &enc,
+            b"\x1f\x8bnot gzip",
+        )
+        .unwrap();
+        w.write_response(
+            "urn:uuid:c",
+            DATE,
+            "http://x/",
+            200,
+            &enc,
+            b"<html>stored decoded",
         )
         .unwrap();
         let out = items(w.finish().unwrap(), &WarcOptions::default());
         let ReadItem::Doc(d) = &out[0] else { panic!() };
-        assert_eq!(d.raw_body(), Some(&b"<html>not gzip"[..]));
+        assert_eq!(d.raw_body(), Some(&b"\x1f\x8bnot gzip"[..]));
         assert!(d.meta("http_decode_error").is_some());
+        let ReadItem::Doc(d) = &out[1] else { panic!() };
+        assert_eq!(d.raw_body(), Some(&b"<html>stored decoded"[..]));
+        assert!(d.meta("http_decode_error").is_none());
     }
 
     #[test]

@@ -153,18 +153,23 @@ pub fn dechunk(body: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// Decodes a `Content-Encoding` (gzip, x-gzip, deflate, br). `Ok(None)` for identity or an encoding
-/// this reader does not know (the body is used as is); `Err` with a message when decoding fails or
-/// the decoded body would exceed `limit` bytes (the caller keeps the raw bytes).
-pub fn decode_content(
-    encoding: &str,
-    body: &[u8],
-    limit: usize,
-) -> Result<Option<Vec<u8>>, String> {
+/// The result of [`decode_content`] when the encoding is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded {
+    /// The whole payload decoded.
+    Full(Vec<u8>),
+    /// Decoding failed after some output (a truncated payload): the output so far, and why it stopped.
+    Partial(Vec<u8>, String),
+    /// Decoding failed before any output, or the output would exceed the limit: keep the raw bytes.
+    Failed(String),
+}
+
+/// Decodes a `Content-Encoding` (gzip, x-gzip, deflate, br). `None` for identity or an encoding this
+/// reader does not know (the body is used as is).
+pub fn decode_content(encoding: &str, body: &[u8], limit: usize) -> Option<Decoded> {
     let enc = encoding.trim().to_ascii_lowercase();
     let mut out = Vec::with_capacity(body.len().saturating_mul(3).min(limit));
     let res = match enc.as_str() {
-        "" | "identity" | "none" => return Ok(None),
         "gzip" | "x-gzip" => read_limited(flate2::read::MultiGzDecoder::new(body), &mut out, limit),
         "deflate" => {
             // Servers send both zlib-wrapped and raw deflate under this name.
@@ -182,19 +187,32 @@ pub fn decode_content(
             &mut out,
             limit,
         ),
-        _ => return Ok(None),
+        _ => return None,
     };
-    res.map(|_| Some(out)).map_err(|e| format!("{enc}: {e}"))
+    Some(match res {
+        Ok(()) => Decoded::Full(out),
+        Err(e) if out.is_empty() || out.len() > limit => Decoded::Failed(format!("{enc}: {e}")),
+        Err(e) => Decoded::Partial(out, format!("{enc}: {e}")),
+    })
 }
 
-fn read_limited(r: impl Read, out: &mut Vec<u8>, limit: usize) -> std::io::Result<()> {
-    let n = r.take(limit as u64 + 1).read_to_end(out)?;
-    if n > limit {
-        return Err(std::io::Error::other(format!(
-            "decoded payload exceeds {limit} bytes"
-        )));
+fn read_limited(mut r: impl Read, out: &mut Vec<u8>, limit: usize) -> std::io::Result<()> {
+    // Read in steps so that the output decoded before an error is kept.
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        out.extend_from_slice(&buf[..n]);
+        if out.len() > limit {
+            return Err(std::io::Error::other(format!(
+                "decoded payload exceeds {limit} bytes"
+            )));
+        }
     }
-    Ok(())
 }
 
 /// Splits a `Content-Type` value into the lower-cased MIME type and the `charset` parameter, if any.
@@ -281,29 +299,40 @@ mod tests {
 
     #[test]
     fn decodes_gzip_deflate_and_reports_failures() {
+        let full = |d: Option<Decoded>| match d {
+            Some(Decoded::Full(v)) => v,
+            other => panic!("{other:?}"),
+        };
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(b"hello").unwrap();
         let gz = gz.finish().unwrap();
-        assert_eq!(decode_content("gzip", &gz, 100).unwrap().unwrap(), b"hello");
+        assert_eq!(full(decode_content("gzip", &gz, 100)), b"hello");
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
         z.write_all(b"hello").unwrap();
         assert_eq!(
-            decode_content("deflate", &z.finish().unwrap(), 100)
-                .unwrap()
-                .unwrap(),
+            full(decode_content("deflate", &z.finish().unwrap(), 100)),
             b"hello"
         );
         let mut d = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
         d.write_all(b"hello").unwrap();
         assert_eq!(
-            decode_content("Deflate", &d.finish().unwrap(), 100)
-                .unwrap()
-                .unwrap(),
+            full(decode_content("Deflate", &d.finish().unwrap(), 100)),
             b"hello"
         );
-        assert!(decode_content("gzip", b"not gzip", 100).is_err());
-        assert!(decode_content("gzip", &gz, 3).is_err());
-        assert!(decode_content("identity", b"x", 100).unwrap().is_none());
+        assert!(matches!(
+            decode_content("gzip", b"not gzip", 100),
+            Some(Decoded::Failed(_))
+        ));
+        assert!(matches!(
+            decode_content("gzip", &gz, 3),
+            Some(Decoded::Failed(_))
+        ));
+        // A payload cut before the gzip trailer keeps what was decoded.
+        assert!(matches!(
+            decode_content("gzip", &gz[..gz.len() - 2], 100),
+            Some(Decoded::Partial(ref v, _)) if v == b"hello"
+        ));
+        assert!(decode_content("identity", b"x", 100).is_none());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::fmt;
 
 /// The `WARC-Type` of a record, as far as quarry treats types differently.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RecordType {
     /// `warcinfo`: about the file and the crawl (`isPartOf` names the crawl).
     Warcinfo,
