@@ -22,6 +22,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Extract text from WARC files into Parquet or JSONL shards.
+    Extract(cmd::extract::Args),
     /// Run a TOML recipe (all tasks, or one with --task / Slurm array variables).
     Run(cmd::run::Args),
     /// Show the records or rows of a WARC/WET/WAT, JSONL or Parquet file.
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
+        Command::Extract(a) => cmd::extract::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Stages(a) => cmd::stages::run(a),

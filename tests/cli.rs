@@ -8,34 +8,58 @@ use util::{data_dir, quarry, shard_bytes, TestDir};
 
 #[test]
 fn inspect_reads_real_jsonl_and_reports_sha256() {
-    let f = data_dir().join("text/dolma_cc-licensed-docs.CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz");
-    let out = quarry().args(["inspect", "--limit", "1"]).arg(&f).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let f = data_dir()
+        .join("text/dolma_cc-licensed-docs.CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz");
+    let out = quarry()
+        .args(["inspect", "--limit", "1"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("697 documents"), "{err}");
-    assert!(err.contains("13abf424b40c6f71f16fa618a1215f506a9ca57708f36521b7de7d3153e5005a"), "{err}");
+    assert!(
+        err.contains("13abf424b40c6f71f16fa618a1215f506a9ca57708f36521b7de7d3153e5005a"),
+        "{err}"
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
 }
 
 #[test]
 fn errors_are_clear_and_exit_non_zero() {
     let d = TestDir::new();
-    let out = quarry().args(["inspect", "/nonexistent/x.jsonl"]).output().unwrap();
+    let out = quarry()
+        .args(["inspect", "/nonexistent/x.jsonl"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such file"));
 
-    let r = d.write("bad.toml", "[input]\npaths = ['x.jsonl']\n[output]\npath = 'o'\nformt = 'jsonl'\n");
+    let r = d.write(
+        "bad.toml",
+        "[input]\npaths = ['x.jsonl']\n[output]\npath = 'o'\nformt = 'jsonl'\n",
+    );
     let out = quarry().arg("run").arg(&r).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown field `formt`"), "{err}");
 
-    let r = d.write("nomatch.toml", "[input]\npaths = ['/nonexistent/*.warc.gz']\n[output]\npath = 'o'\n");
+    let r = d.write(
+        "nomatch.toml",
+        "[input]\npaths = ['/nonexistent/*.warc.gz']\n[output]\npath = 'o'\n",
+    );
     let out = quarry().arg("run").arg(&r).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no input matches"));
 
-    let out = quarry().args(["run", "/nonexistent/recipe.toml"]).output().unwrap();
+    let out = quarry()
+        .args(["run", "/nonexistent/recipe.toml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("reading recipe"));
 }
@@ -43,11 +67,14 @@ fn errors_are_clear_and_exit_non_zero() {
 /// Builds a JSONL input of `copies` × the 697 real documents with distinct ids.
 fn big_jsonl(d: &TestDir, copies: usize) -> std::path::PathBuf {
     use std::io::{BufRead, Write};
-    let src = data_dir().join("text/dolma_cc-licensed-docs.CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz");
-    let lines: Vec<String> = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(std::fs::File::open(src).unwrap()))
-        .lines()
-        .map(|l| l.unwrap())
-        .collect();
+    let src = data_dir()
+        .join("text/dolma_cc-licensed-docs.CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz");
+    let lines: Vec<String> = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(
+        std::fs::File::open(src).unwrap(),
+    ))
+    .lines()
+    .map(|l| l.unwrap())
+    .collect();
     let p = d.path().join("big.jsonl");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
     for c in 0..copies {
@@ -76,7 +103,11 @@ fn sigkill_then_rerun_gives_byte_identical_shards() {
     let killed = d.write("killed.toml", &recipe("killed"));
 
     let out = quarry().arg("run").arg(&full).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Start the same run and kill it hard as soon as its first shard is in place.
     let mut child = quarry().arg("run").arg(&killed).spawn().unwrap();
@@ -84,7 +115,11 @@ fn sigkill_then_rerun_gives_byte_identical_shards() {
     let started = std::time::Instant::now();
     loop {
         let n = std::fs::read_dir(&shards)
-            .map(|rd| rd.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with("part-")).count())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("part-"))
+                    .count()
+            })
             .unwrap_or(0);
         if n >= 1 {
             break;
@@ -95,23 +130,38 @@ fn sigkill_then_rerun_gives_byte_identical_shards() {
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    let _ = Command::new("kill").args(["-KILL", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status();
     let st = child.wait().unwrap();
     assert!(!st.success(), "the run should have been killed");
     assert!(!d.path().join("killed/_markers/task-00000.done").exists());
     assert!(!d.path().join("killed/manifest.json").exists());
 
     let out = quarry().arg("run").arg(&killed).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let a = shard_bytes(&d.path().join("full/shards"));
     let b = shard_bytes(&d.path().join("killed/shards"));
     assert!(a.len() > 3, "expected several shards, got {}", a.len());
     assert_eq!(a, b, "rerun after SIGKILL must give byte-identical shards");
     // And the manifests agree on every output digest.
-    let ma: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("full/manifest.json")).unwrap()).unwrap();
-    let mb: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("killed/manifest.json")).unwrap()).unwrap();
+    let ma: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("full/manifest.json")).unwrap())
+            .unwrap();
+    let mb: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("killed/manifest.json")).unwrap())
+            .unwrap();
     let digests = |m: &serde_json::Value| -> Vec<String> {
-        m["outputs"].as_array().unwrap().iter().map(|o| o["sha256"].as_str().unwrap().to_string()).collect()
+        m["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["sha256"].as_str().unwrap().to_string())
+            .collect()
     };
     assert_eq!(digests(&ma), digests(&mb));
     assert_eq!(ma["stages"], mb["stages"]);

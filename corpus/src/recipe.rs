@@ -47,6 +47,20 @@ pub struct Recipe {
     /// The stages, in order; each table has a `type` and that stage's options.
     #[serde(default)]
     pub stages: Vec<toml::Table>,
+    /// Whole-corpus steps that run after every task of the document pipeline is finished, in this
+    /// order: `[dedup]`, `[tokenizer]`, `[tokenize]`, `[card]`. Each is interpreted by the command
+    /// that runs the recipe (they need the crates above `corpus`); see README "Recipes".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup: Option<toml::Table>,
+    /// Train or load a tokenizer (see `[dedup]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<toml::Table>,
+    /// Write token shards (see `[dedup]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenize: Option<toml::Table>,
+    /// Write the dataset card (see `[dedup]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<toml::Table>,
 }
 
 /// The `[input]` table.

@@ -14,7 +14,8 @@ pub fn data_dir() -> PathBuf {
 /// A `quarry` command with quiet logs.
 pub fn quarry() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_quarry"));
-    c.env_remove("SLURM_ARRAY_TASK_ID").env_remove("SLURM_ARRAY_TASK_COUNT");
+    c.env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("SLURM_ARRAY_TASK_COUNT");
     c
 }
 
@@ -43,7 +44,12 @@ pub fn shard_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap())
-        .map(|e| (e.file_name().to_string_lossy().to_string(), std::fs::read(e.path()).unwrap()))
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().to_string(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
         .collect();
     v.sort();
     v
