@@ -27,4 +27,5 @@ pub use document::{Document, MetaValue, Metadata, Provenance, RawPayload};
 pub use error::StepError;
 pub use step::{SideOutput, Step, StepFactory, StepRegistry, TaskContext, Verdict};
 pub mod read;
+pub mod sample;
 pub use read::{ReadItem, RecordError};
