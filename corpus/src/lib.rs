@@ -27,6 +27,7 @@ pub use document::{Document, MetaValue, Metadata, Provenance, RawPayload};
 pub use error::StepError;
 pub use step::{SideOutput, Step, StepFactory, StepRegistry, TaskContext, Verdict};
 pub mod read;
+pub mod sample;
 pub use read::{ReadItem, RecordError};
 pub mod manifest;
 pub mod recipe;
