@@ -22,6 +22,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Write a deterministic synthetic multilingual crawl (WARC) for demos and benchmarks.
+    Sample(cmd::sample::Args),
     /// Extract text from WARC files into Parquet or JSONL shards.
     Extract(cmd::extract::Args),
     /// Run a TOML recipe (all tasks, or one with --task / Slurm array variables).
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
+        Command::Sample(a) => cmd::sample::run(a),
         Command::Extract(a) => cmd::extract::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),

@@ -3,6 +3,7 @@
 pub mod extract;
 pub mod inspect;
 pub mod run;
+pub mod sample;
 pub mod stages;
 
 use std::process::ExitCode;

@@ -30,11 +30,13 @@ mod license;
 mod rng;
 mod site;
 mod text;
+mod to_warc;
 mod truth;
 
 use serde::{Deserialize, Serialize};
 
 pub use lang::Lang;
+pub use to_warc::{write_sample_crawl, SampleCrawl};
 pub use truth::{TruthRecord, TruthWriter};
 
 use rng::{derive, Rng};

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Extraction benchmark: quarry beside datatrove (WarcReader + Trafilatura), same ≥200 MB WARC.gz,
+# same run. Prints one table: MB/s and docs/s for read only, read + extract, and the full
+# extract → Parquet run, on 1 thread and on all threads, with peak RSS.
+#
+#   scripts/bench.sh              # builds .bench/bench.warc.gz (200 MB) once, then measures
+#   SIZE_MB=50 scripts/bench.sh   # a smaller input for a quick look
+#   SKIP_DATATROVE=1 scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+bench=${BENCH_DIR:-$root/.bench}
+size_mb=${SIZE_MB:-200}
+export QUARRY_TEST_DATA="${QUARRY_TEST_DATA:-$(cd "$root/.." && pwd)/shared/data}"
+mkdir -p "$bench"
+
+venv="$bench/venv"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check warcio "datatrove[io,processing]" trafilatura
+fi
+py="$venv/bin/python"
+
+warc="$bench/bench-${size_mb}mb.warc.gz"
+if [ ! -f "$warc" ]; then
+  "$py" scripts/bench/make_bench_warc.py "$warc" --size-mb "$size_mb" --data "$QUARRY_TEST_DATA"
+fi
+bytes=$(stat -c %s "$warc")
+mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')
+
+cargo build --release --locked --quiet
+q="${CARGO_TARGET_DIR:-$root/target}/release/quarry"
+cores=$(nproc)
+
+rows=()
+# measure LABEL THREADS CMD...: runs CMD under /usr/bin/time, reads docs from the manifest or stderr.
+measure() {
+  local label=$1 threads=$2; shift 2
+  local out="$bench/out" log="$bench/time.log" err="$bench/stderr.log"
+  rm -rf "$out"
+  /usr/bin/time -f "%e %M" -o "$log" "$@" >/dev/null 2>"$err" || { echo "failed: $*" >&2; cat "$err" >&2; exit 1; }
+  local secs rss docs
+  read -r secs rss <"$log"
+  if [ -f "$out/manifest.json" ]; then
+    docs=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["reader"]["documents"])' "$out/manifest.json")
+  else
+    docs=$(grep -oE '[0-9]+ documents' "$err" | head -1 | grep -oE '[0-9]+')
+  fi
+  rows+=("$(printf '%-34s %7s %8.2f %9.1f %9.0f %9.0f' "$label" "$threads" "$secs" \
+    "$(awk -v b="$bytes" -v s="$secs" 'BEGIN { print b / 1e6 / s }')" \
+    "$(awk -v d="$docs" -v s="$secs" 'BEGIN { print d / s }')" \
+    "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')")")
+}
+
+measure "quarry read only"                 1 "$q" inspect --limit 1 "$warc"
+measure "quarry read + extract"            1 "$q" extract --no-progress --threads 1 --format null -i "$warc" -o "$bench/out"
+measure "quarry read + extract"        "$cores" "$q" extract --no-progress --format null -i "$warc" -o "$bench/out"
+measure "quarry extract → Parquet"         1 "$q" extract --no-progress --threads 1 -i "$warc" -o "$bench/out"
+measure "quarry extract → Parquet"     "$cores" "$q" extract --no-progress -i "$warc" -o "$bench/out"
+if [ -z "${SKIP_DATATROVE:-}" ]; then
+  json=$(/usr/bin/time -f "%e %M" -o "$bench/time.log" "$py" scripts/bench/datatrove_extract.py "$warc" 2>"$bench/stderr.log" | tail -1)
+  read -r secs rss <"$bench/time.log"
+  docs=$(echo "$json" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["docs"])')
+  rows+=("$(printf '%-34s %7s %8.2f %9.1f %9.0f %9.0f' "datatrove WarcReader+Trafilatura" 1 "$secs" \
+    "$(awk -v b="$bytes" -v s="$secs" 'BEGIN { print b / 1e6 / s }')" \
+    "$(awk -v d="$docs" -v s="$secs" 'BEGIN { print d / s }')" \
+    "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')")")
+fi
+
+echo
+echo "input: $warc ($mb MB compressed), $(nproc) cores"
+printf '%-34s %7s %8s %9s %9s %9s\n' "run" "threads" "seconds" "MB/s" "docs/s" "RSS MB"
+printf '%s\n' "${rows[@]}"
