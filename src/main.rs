@@ -22,6 +22,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// The main job: built-in sample crawl (or --input) → default recipe → ./quarry-out.
+    Build(cmd::build::Args),
     /// Write a deterministic synthetic multilingual crawl (WARC) for demos and benchmarks.
     Sample(cmd::sample::Args),
     /// Extract text from WARC files into Parquet or JSONL shards.
@@ -35,9 +37,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // With no arguments at all, run the main job (`cargo run --release` on a fresh clone).
+    let cli = if std::env::args_os().len() == 1 {
+        Cli::parse_from(["quarry", "build"])
+    } else {
+        Cli::parse()
+    };
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
+        Command::Build(a) => cmd::build::run(a),
         Command::Sample(a) => cmd::sample::run(a),
         Command::Extract(a) => cmd::extract::run(a),
         Command::Run(a) => cmd::run::run(a),

@@ -1,5 +1,6 @@
 //! One module per subcommand: its clap `Args` and a `run` that calls the crates.
 
+pub mod build;
 pub mod extract;
 pub mod inspect;
 pub mod run;
