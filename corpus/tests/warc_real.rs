@@ -509,3 +509,40 @@ fn malformed_files_name_the_offset_of_each_fault() {
         .unwrap()
         .starts_with(b"<!doctype html>"));
 }
+
+/// Every record of every well-formed real file: same offset, type and id as Python warcio 1.8.1
+/// (golden file written by scripts/warc_warcio_golden.py).
+#[test]
+fn offsets_types_and_ids_agree_with_warcio() {
+    let golden = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/warc-golden/warcio_records.tsv"
+    ))
+    .unwrap();
+    let mut want: BTreeMap<String, Vec<(u64, String, String)>> = BTreeMap::new();
+    for line in golden.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        want.entry(f[0].to_string()).or_default().push((
+            f[1].parse().unwrap(),
+            f[2].to_string(),
+            f[3].to_string(),
+        ));
+    }
+    assert_eq!(want.len(), 15);
+    let mut total = 0;
+    for (file, records) in &want {
+        let got: Vec<(u64, String, String)> = WarcReader::new(std::io::Cursor::new(bytes(file)))
+            .map(|r| {
+                let r = r.unwrap();
+                (
+                    r.offset,
+                    r.headers.get("WARC-Type").unwrap_or("").to_string(),
+                    r.headers.record_id().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(&got, records, "{file}");
+        total += got.len();
+    }
+    assert_eq!(total, 426);
+}

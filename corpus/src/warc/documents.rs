@@ -378,6 +378,14 @@ mod tests {
     }
 
     #[test]
+    fn the_document_reader_is_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let r = read_documents(Box::new(std::io::empty()), "e", &WarcOptions::default());
+        assert_send(&r);
+        assert_eq!(r.count(), 0);
+    }
+
+    #[test]
     fn html_response_becomes_a_document_with_crawl_and_charset() {
         let mut w = WarcWriter::uncompressed(Vec::new());
         w.write_warcinfo("urn:uuid:i", DATE, None, &[("isPartOf", "CC-MAIN-2099-01")])
