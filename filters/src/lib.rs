@@ -16,6 +16,7 @@ pub mod common;
 pub mod fineweb_quality;
 pub mod gopher_quality;
 pub mod gopher_repetition;
+pub mod language_id;
 pub mod pytext;
 pub mod words;
 
@@ -24,6 +25,7 @@ pub use common::{LanguageChoice, Semantics};
 pub use fineweb_quality::{FineWebQuality, FineWebQualityConfig};
 pub use gopher_quality::{GopherQuality, GopherQualityConfig};
 pub use gopher_repetition::{GopherRepetition, GopherRepetitionConfig};
+pub use language_id::{LanguageId, LanguageIdConfig};
 pub use words::WordSplitter;
 
 use quarry_corpus::StepRegistry;
@@ -49,6 +51,11 @@ pub fn register(reg: &mut StepRegistry) {
         "fineweb_quality",
         "FineWeb quality filter (datatrove FineWebQualityFilter semantics)",
         fineweb_quality::build,
+    );
+    reg.register(
+        "language_id",
+        "fastText lid.176 language ID: `language`/`language_score` metadata, keeps listed languages",
+        language_id::build,
     );
 }
 
