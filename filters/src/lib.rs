@@ -1,7 +1,89 @@
 //! # quarry-filters
+//!
+//! Document filters and taggers for quarry recipes: datatrove-exact heuristic quality filters
+//! (Gopher repetition and quality, C4, FineWeb), fastText language identification, FineWeb's URL
+//! filter and PII replacement.
+//!
+//! Every filter is a [`quarry_corpus::Step`] built from a recipe table with `deny_unknown_fields`;
+//! drops carry datatrove's reason strings so that stats compare one to one with datatrove runs. The
+//! heuristic filters take `semantics = "datatrove-0.10"` (default) or `"fineweb-2024"` (the rules
+//! FineWeb was built with) and `annotate = true` (record `<filter>_keep` / `<filter>_reason` and
+//! keep the document).
 #![warn(missing_docs)]
+
+pub mod c4_quality;
+pub mod common;
+pub mod fineweb_quality;
+pub mod gopher_quality;
+pub mod gopher_repetition;
+pub mod language_id;
+pub mod pytext;
+pub mod words;
+
+pub use c4_quality::{C4Quality, C4QualityConfig};
+pub use common::{LanguageChoice, Semantics};
+pub use fineweb_quality::{FineWebQuality, FineWebQualityConfig};
+pub use gopher_quality::{GopherQuality, GopherQualityConfig};
+pub use gopher_repetition::{GopherRepetition, GopherRepetitionConfig};
+pub use language_id::{LanguageId, LanguageIdConfig};
+pub use words::WordSplitter;
 
 use quarry_corpus::StepRegistry;
 
 /// Registers this crate's recipe stages.
-pub fn register(_reg: &mut StepRegistry) {}
+pub fn register(reg: &mut StepRegistry) {
+    reg.register(
+        "gopher_repetition",
+        "Gopher repetition filter (datatrove GopherRepetitionFilter semantics)",
+        gopher_repetition::build,
+    );
+    reg.register(
+        "gopher_quality",
+        "Gopher quality filter (datatrove GopherQualityFilter semantics)",
+        gopher_quality::build,
+    );
+    reg.register(
+        "c4_quality",
+        "C4 quality filter with line removal (datatrove C4QualityFilter semantics)",
+        c4_quality::build,
+    );
+    reg.register(
+        "fineweb_quality",
+        "FineWeb quality filter (datatrove FineWebQualityFilter semantics)",
+        fineweb_quality::build,
+    );
+    reg.register(
+        "language_id",
+        "fastText lid.176 language ID: `language`/`language_score` metadata, keeps listed languages",
+        language_id::build,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_builds_every_filter_and_rejects_unknown_keys() {
+        let mut reg = StepRegistry::new();
+        register(&mut reg);
+        for name in [
+            "gopher_repetition",
+            "gopher_quality",
+            "c4_quality",
+            "fineweb_quality",
+        ] {
+            let step = reg.build(name, &toml::Table::new()).unwrap();
+            assert_eq!(step.name(), name);
+            let mut bad = toml::Table::new();
+            bad.insert("no_such_key".into(), toml::Value::Integer(1));
+            assert!(
+                reg.build(name, &bad).is_err(),
+                "{name} accepted an unknown key"
+            );
+        }
+        let t: toml::Table =
+            toml::from_str("semantics = \"fineweb-2024\"\nannotate = true").unwrap();
+        assert!(reg.build("gopher_quality", &t).is_ok());
+    }
+}
