@@ -46,7 +46,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let text = match &args.recipe {
-        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading recipe {}", p.display()))?,
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("reading recipe {}", p.display()))?
+        }
         None => DEFAULT_RECIPE.to_string(),
     };
     let mut recipe = Recipe::parse(&text)?;
@@ -58,7 +60,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ..Default::default()
         };
         let s = write_sample_crawl(&cfg, &dir).context("writing the built-in sample crawl")?;
-        eprintln!("sample crawl: {} pages in {}", s.pages, s.warc.path.display());
+        eprintln!(
+            "sample crawl: {} pages in {}",
+            s.pages,
+            s.warc.path.display()
+        );
         vec![s.warc.path.display().to_string()]
     } else {
         args.input.clone()
