@@ -12,6 +12,14 @@ use util::{data_dir, quarry, TestDir};
 
 /// A tiny HTTP/1.1 file server for one folder on 127.0.0.1; answers GET and HEAD, 404 otherwise.
 fn serve(dir: std::path::PathBuf) -> (String, Arc<AtomicUsize>) {
+    let (base, hits, _) = serve_counting(dir);
+    (base, hits)
+}
+
+/// Like [`serve`], also counting body bytes sent; honours `Range: bytes=N-`.
+fn serve_counting(dir: std::path::PathBuf) -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let sent = Arc::new(AtomicUsize::new(0));
+    let sent2 = sent.clone();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let hits = Arc::new(AtomicUsize::new(0));
@@ -21,6 +29,7 @@ fn serve(dir: std::path::PathBuf) -> (String, Arc<AtomicUsize>) {
             let Ok(mut s) = stream else { continue };
             let dir = dir.clone();
             let h = h.clone();
+            let sent = sent2.clone();
             std::thread::spawn(move || {
                 let mut r = BufReader::new(s.try_clone().unwrap());
                 loop {
@@ -31,23 +40,41 @@ fn serve(dir: std::path::PathBuf) -> (String, Arc<AtomicUsize>) {
                     let mut parts = line.split_whitespace();
                     let method = parts.next().unwrap_or("").to_string();
                     let path = parts.next().unwrap_or("/").to_string();
+                    let mut from = 0usize;
                     loop {
                         let mut hl = String::new();
                         if r.read_line(&mut hl).unwrap_or(0) == 0 || hl == "\r\n" || hl == "\n" {
                             break;
+                        }
+                        let lower = hl.to_ascii_lowercase();
+                        if let Some(v) = lower.strip_prefix("range: bytes=") {
+                            from = v.trim().trim_end_matches('-').parse().unwrap_or(0);
                         }
                     }
                     h.fetch_add(1, Ordering::SeqCst);
                     let file = dir.join(path.trim_start_matches('/'));
                     match std::fs::read(&file) {
                         Ok(body) => {
-                            let head = format!(
-                                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n\r\n",
-                                body.len()
-                            );
+                            let total = body.len();
+                            let body = &body[from.min(total)..];
+                            let head = if from > 0 {
+                                format!(
+                                    "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {}-{}/{}\r\nContent-Type: application/octet-stream\r\n\r\n",
+                                    body.len(),
+                                    from,
+                                    total - 1,
+                                    total
+                                )
+                            } else {
+                                format!(
+                                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n\r\n",
+                                    body.len()
+                                )
+                            };
                             let _ = s.write_all(head.as_bytes());
                             if method != "HEAD" {
-                                let _ = s.write_all(&body);
+                                let _ = s.write_all(body);
+                                sent.fetch_add(body.len(), Ordering::SeqCst);
                             }
                         }
                         Err(_) => {
@@ -62,7 +89,7 @@ fn serve(dir: std::path::PathBuf) -> (String, Arc<AtomicUsize>) {
             });
         }
     });
-    (format!("http://{addr}"), hits)
+    (format!("http://{addr}"), hits, sent)
 }
 
 #[test]
@@ -217,4 +244,68 @@ fn reads_warc_and_globs_from_s3() {
     assert_eq!(m["inputs"].as_array().unwrap().len(), 2);
     let _ = server.kill();
     let _ = server.wait();
+}
+
+#[test]
+fn models_fetch_resumes_and_checks_sha256() {
+    let served = TestDir::new();
+    let model = std::fs::read(data_dir().join("lid/lid.176.ftz")).unwrap();
+    std::fs::write(served.path().join("lid.176.ftz"), &model).unwrap();
+    let (base, _, sent) = serve_counting(served.path().to_path_buf());
+    let cache = TestDir::new();
+
+    // An interrupted download left the first 300000 bytes: only the rest is fetched.
+    std::fs::write(cache.path().join("lid.176.ftz.partial"), &model[..300_000]).unwrap();
+    let fetch = || {
+        quarry()
+            .args([
+                "models",
+                "fetch",
+                "lid176-ftz",
+                "--base-url",
+                &base,
+                "--dir",
+            ])
+            .arg(cache.path())
+            .output()
+            .unwrap()
+    };
+    let out = fetch();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(cache.path().join("lid.176.ftz")).unwrap(),
+        model
+    );
+    assert_eq!(sent.load(Ordering::SeqCst), model.len() - 300_000);
+    assert!(!cache.path().join("lid.176.ftz.partial").exists());
+
+    // A second fetch finds the file in place and downloads nothing.
+    let out = fetch();
+    assert!(out.status.success());
+    assert_eq!(sent.load(Ordering::SeqCst), model.len() - 300_000);
+
+    // A corrupt partial file fails the sha256 check, is removed, and the next run succeeds.
+    std::fs::remove_file(cache.path().join("lid.176.ftz")).unwrap();
+    let mut bad = model[..300_000].to_vec();
+    bad[1000] ^= 0xff;
+    std::fs::write(cache.path().join("lid.176.ftz.partial"), &bad).unwrap();
+    let out = fetch();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("expected 938013 bytes with sha256 8f3472cf")
+    );
+    let out = fetch();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(cache.path().join("lid.176.ftz")).unwrap(),
+        model
+    );
 }

@@ -3,6 +3,7 @@
 pub mod build;
 pub mod extract;
 pub mod inspect;
+pub mod models;
 pub mod run;
 pub mod sample;
 pub mod stages;

@@ -8,11 +8,13 @@
 //! complete, so a reader never sees half a file and a killed run leaves no finished-looking output.
 
 mod atomic;
+mod fetch;
 mod hashing;
 mod location;
 mod remote;
 
 pub use atomic::{write_atomic, AtomicFile, FileDigest};
+pub use fetch::{fetch, fetch_bytes, Expected};
 pub use hashing::{sha256_file, DigestHandle, HashingReader, ReadDigest};
 pub use location::{list_inputs, InputFile, Location};
 

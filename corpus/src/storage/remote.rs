@@ -16,7 +16,7 @@ use object_store::{ClientConfigKey, ClientOptions, ObjectStore, ObjectStoreExt};
 
 use super::{InputFile, Location, StorageError};
 
-fn runtime() -> &'static tokio::runtime::Runtime {
+pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
@@ -28,7 +28,7 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-fn remote_err(loc: &str, e: impl std::fmt::Display) -> StorageError {
+pub(crate) fn remote_err(loc: &str, e: impl std::fmt::Display) -> StorageError {
     StorageError::Remote {
         location: loc.to_string(),
         message: e.to_string(),
@@ -36,7 +36,7 @@ fn remote_err(loc: &str, e: impl std::fmt::Display) -> StorageError {
 }
 
 /// Builds the store and object path for a remote location.
-fn store_for(loc: &Location) -> Result<(Arc<dyn ObjectStore>, ObjPath), StorageError> {
+pub(crate) fn store_for(loc: &Location) -> Result<(Arc<dyn ObjectStore>, ObjPath), StorageError> {
     let name = loc.to_string();
     match loc {
         Location::Http(url) => {
