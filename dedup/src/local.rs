@@ -1,0 +1,268 @@
+//! [`run_local`]: all stages on one machine, tasks in parallel with rayon, for `quarry dedup` and the
+//! benchmarks. Exact dedup (when on) runs first; MinHash then sees only the documents exact dedup kept.
+//!
+//! Output in `out`: `removed.txt` (ids of all removed documents, one a line: exact first, then MinHash),
+//! `clusters.jsonl` (all clusters, each line with `"method": "exact" | "minhash"`), `report.json`, and
+//! the per-method work folders (`exact-<tag>/`, `minhash-<tag>/`).
+
+use std::path::Path;
+use std::time::Instant;
+
+use quarry_corpus::{Document, Step, TaskContext};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::ClusterStats;
+use crate::config::MinhashConfig;
+use crate::error::DedupError;
+use crate::exact::{exact_cluster, exact_dir, exact_filter, exact_pairs, ExactConfig, ExactSignatures};
+use crate::filter::DedupFilter;
+use crate::format::write_atomic;
+use crate::merge::MergeLimits;
+use crate::minhash::{minhash_cluster, minhash_dir, minhash_filter, minhash_pairs, MinhashSignatures};
+
+/// What to run.
+#[derive(Debug, Clone, Default)]
+pub struct DedupPlan {
+    /// Exact dedup settings, if on.
+    pub exact: Option<ExactConfig>,
+    /// MinHash settings, if on.
+    pub minhash: Option<MinhashConfig>,
+    /// Merge memory limits.
+    pub limits: MergeLimits,
+}
+
+/// Timing and size of one stage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageReport {
+    /// `exact:1-signatures`, `minhash:2-pairs`, ...
+    pub stage: String,
+    /// Wall seconds.
+    pub seconds: f64,
+    /// Bytes the stage wrote.
+    pub bytes: u64,
+}
+
+/// Summary of a local run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LocalReport {
+    /// Input documents.
+    pub docs: u64,
+    /// Documents removed by exact dedup.
+    pub exact_removed: u64,
+    /// Documents removed by MinHash.
+    pub minhash_removed: u64,
+    /// Documents the final filter pass kept.
+    pub kept: u64,
+    /// Exact clustering counts.
+    pub exact: Option<ClusterStats>,
+    /// MinHash clustering counts.
+    pub minhash: Option<ClusterStats>,
+    /// Per-stage timings.
+    pub stages: Vec<StageReport>,
+    /// Bytes of intermediate files (everything under the work folders).
+    pub intermediate_bytes: u64,
+}
+
+fn ctx(task: usize, tasks: usize, out: &Path) -> TaskContext {
+    TaskContext {
+        task,
+        tasks,
+        output: out.display().to_string(),
+        scratch: out.join("scratch"),
+    }
+}
+
+/// Total bytes of files under a folder.
+pub fn dir_bytes(p: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(p) else { return 0 };
+    rd.flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+            _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+        })
+        .sum()
+}
+
+fn timed<T>(
+    stages: &mut Vec<StageReport>,
+    name: &str,
+    bytes_dir: Option<&Path>,
+    f: impl FnOnce() -> Result<T, DedupError>,
+) -> Result<T, DedupError> {
+    let before = bytes_dir.map(dir_bytes).unwrap_or(0);
+    let t = Instant::now();
+    let r = f()?;
+    let after = bytes_dir.map(dir_bytes).unwrap_or(0);
+    tracing::info!(stage = name, seconds = t.elapsed().as_secs_f64(), "dedup stage done");
+    stages.push(StageReport {
+        stage: name.to_string(),
+        seconds: t.elapsed().as_secs_f64(),
+        bytes: after.saturating_sub(before),
+    });
+    Ok(r)
+}
+
+fn load_filters(filters: &mut [DedupFilter], task: usize) -> Result<(), DedupError> {
+    for f in filters.iter_mut() {
+        f.load_task(task)?;
+    }
+    Ok(())
+}
+
+fn passes(filters: &[DedupFilter], doc: &mut Document) -> bool {
+    filters.iter().all(|f| f.process(doc).is_keep())
+}
+
+/// Runs every stage of the plan over `tasks` input tasks; `docs(task)` yields a task's documents (it is
+/// called once per pass: up to three times). Documents need unique ids within a task; their
+/// `source.offset` (line or record number) fixes their order.
+pub fn run_local<I, F>(plan: &DedupPlan, tasks: usize, docs: F, out: &Path) -> Result<LocalReport, DedupError>
+where
+    I: Iterator<Item = Document>,
+    F: Fn(usize) -> Result<I, DedupError> + Sync,
+{
+    if let Some(c) = &plan.minhash {
+        c.validate()?;
+    }
+    if let Some(c) = &plan.exact {
+        c.validate()?;
+    }
+    std::fs::create_dir_all(out).map_err(|e| DedupError::io(out, e))?;
+    let mut rep = LocalReport::default();
+    let mut removed_txt = String::new();
+    let mut clusters_jsonl = String::new();
+    let append = |dir: &Path, method: &str, removed: &mut String, clusters: &mut String| -> Result<(), DedupError> {
+        let r = dir.join("removed.txt");
+        removed.push_str(&std::fs::read_to_string(&r).map_err(|e| DedupError::io(&r, e))?);
+        let c = dir.join("clusters.jsonl");
+        for line in std::fs::read_to_string(&c).map_err(|e| DedupError::io(&c, e))?.lines() {
+            let mut v: serde_json::Value = serde_json::from_str(line).map_err(|e| DedupError::Format {
+                path: c.clone(),
+                message: e.to_string(),
+            })?;
+            v["method"] = method.into();
+            clusters.push_str(&v.to_string());
+            clusters.push('\n');
+        }
+        Ok(())
+    };
+    let mut prior: Vec<(usize, &'static str)> = Vec::new(); // filters applied before a method: (kind, ..)
+
+    if let Some(cfg) = &plan.exact {
+        let dir = exact_dir(out, cfg);
+        let _ = std::fs::remove_dir_all(&dir);
+        let counts = timed(&mut rep.stages, "exact:1-signatures", Some(&dir), || {
+            (0..tasks)
+                .into_par_iter()
+                .map(|t| {
+                    let mut st = ExactSignatures::new(cfg.clone(), out)?;
+                    let mut n = 0u64;
+                    for d in docs(t)? {
+                        st.add(&d);
+                        n += 1;
+                    }
+                    st.write(t)?;
+                    Ok(n)
+                })
+                .collect::<Result<Vec<u64>, DedupError>>()
+        })?;
+        rep.docs = counts.iter().sum();
+        timed(&mut rep.stages, "exact:2-pairs", Some(&dir), || {
+            (0..cfg.partitions)
+                .into_par_iter()
+                .map(|p| exact_pairs(out, cfg, p, &plan.limits).map(|_| ()))
+                .collect::<Result<(), _>>()
+        })?;
+        let cs = timed(&mut rep.stages, "exact:3-cluster", Some(&dir), || exact_cluster(out, cfg))?;
+        rep.exact_removed = cs.removed;
+        rep.exact = Some(cs);
+        append(&dir, "exact", &mut removed_txt, &mut clusters_jsonl)?;
+        prior.push((0, "exact"));
+    }
+
+    let make_prior = |prior: &[(usize, &'static str)]| -> Result<Vec<DedupFilter>, DedupError> {
+        let mut v = Vec::new();
+        for (k, _) in prior {
+            match k {
+                0 => v.push(exact_filter(out, plan.exact.as_ref().expect("exact is on"))?),
+                _ => v.push(minhash_filter(out, plan.minhash.as_ref().expect("minhash is on"))?),
+            }
+        }
+        Ok(v)
+    };
+
+    if let Some(cfg) = &plan.minhash {
+        let dir = minhash_dir(out, cfg);
+        let _ = std::fs::remove_dir_all(&dir);
+        let counts = timed(&mut rep.stages, "minhash:1-signatures", Some(&dir), || {
+            (0..tasks)
+                .into_par_iter()
+                .map(|t| {
+                    let mut filters = make_prior(&prior)?;
+                    load_filters(&mut filters, t)?;
+                    let mut st = MinhashSignatures::new(cfg.clone(), out)?;
+                    st.begin(&ctx(t, tasks, out)).map_err(|e| DedupError::Input(e.to_string()))?;
+                    let mut n = 0u64;
+                    for mut d in docs(t)? {
+                        n += 1;
+                        if passes(&filters, &mut d) {
+                            st.add(&d);
+                        }
+                    }
+                    st.write(t)?;
+                    Ok(n)
+                })
+                .collect::<Result<Vec<u64>, DedupError>>()
+        })?;
+        if plan.exact.is_none() {
+            rep.docs = counts.iter().sum();
+        }
+        timed(&mut rep.stages, "minhash:2-pairs", Some(&dir), || {
+            (0..cfg.bands)
+                .into_par_iter()
+                .map(|b| minhash_pairs(out, cfg, b, &plan.limits).map(|_| ()))
+                .collect::<Result<(), _>>()
+        })?;
+        let cs = timed(&mut rep.stages, "minhash:3-cluster", Some(&dir), || minhash_cluster(out, cfg))?;
+        rep.minhash_removed = cs.removed;
+        rep.minhash = Some(cs);
+        append(&dir, "minhash", &mut removed_txt, &mut clusters_jsonl)?;
+        prior.push((1, "minhash"));
+    }
+
+    // Stage 4: the filters over every task, as a recipe would run them.
+    let kept = timed(&mut rep.stages, "4-filter", None, || {
+        (0..tasks)
+            .into_par_iter()
+            .map(|t| {
+                let mut filters = make_prior(&prior)?;
+                load_filters(&mut filters, t)?;
+                let mut kept = 0u64;
+                for mut d in docs(t)? {
+                    if passes(&filters, &mut d) {
+                        kept += 1;
+                    }
+                }
+                Ok(kept)
+            })
+            .collect::<Result<Vec<u64>, DedupError>>()
+    })?;
+    rep.kept = kept.iter().sum();
+    if rep.kept + rep.exact_removed + rep.minhash_removed != rep.docs {
+        return Err(DedupError::Input(format!(
+            "filter pass kept {} of {} documents but clustering removed {} + {}: do ids repeat across \
+             tasks' inputs or did the input change between passes?",
+            rep.kept, rep.docs, rep.exact_removed, rep.minhash_removed
+        )));
+    }
+    rep.intermediate_bytes = plan.exact.as_ref().map(|c| dir_bytes(&exact_dir(out, c))).unwrap_or(0)
+        + plan.minhash.as_ref().map(|c| dir_bytes(&minhash_dir(out, c))).unwrap_or(0);
+    write_atomic(&out.join("removed.txt"), removed_txt.as_bytes())?;
+    write_atomic(&out.join("clusters.jsonl"), clusters_jsonl.as_bytes())?;
+    write_atomic(
+        &out.join("report.json"),
+        &serde_json::to_vec_pretty(&rep).expect("report serialises"),
+    )?;
+    Ok(rep)
+}
