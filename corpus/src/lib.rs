@@ -28,3 +28,4 @@ pub use error::StepError;
 pub use step::{SideOutput, Step, StepFactory, StepRegistry, TaskContext, Verdict};
 pub mod read;
 pub use read::{ReadItem, RecordError};
+pub mod tokens;
