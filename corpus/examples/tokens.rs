@@ -66,7 +66,9 @@ fn parse(args: &[String]) -> Args {
 
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let (cmd, rest) = argv.split_first().expect("subcommand: train | tokenize | bench");
+    let (cmd, rest) = argv
+        .split_first()
+        .expect("subcommand: train | tokenize | bench");
     let a = parse(rest);
     let get = |k: &str| a.flags.get(k).map(String::as_str);
     match cmd.as_str() {
@@ -81,10 +83,15 @@ fn main() {
             let t = Instant::now();
             let (tok, report) = train_bpe(texts, &cfg).unwrap();
             save_tokenizer_json(&tok, Path::new(get("out").expect("--out"))).unwrap();
-            eprintln!("{} in {:.2?}", serde_json::to_string(&report).unwrap(), t.elapsed());
+            eprintln!(
+                "{} in {:.2?}",
+                serde_json::to_string(&report).unwrap(),
+                t.elapsed()
+            );
         }
         "tokenize" => {
-            let tok = TextTokenizer::load(Path::new(get("tokenizer").expect("--tokenizer"))).unwrap();
+            let tok =
+                TextTokenizer::load(Path::new(get("tokenizer").expect("--tokenizer"))).unwrap();
             let mut cfg = TokenizeConfig::default();
             if let Some(f) = get("format") {
                 cfg.format = f.parse().unwrap();
@@ -94,13 +101,19 @@ fn main() {
             }
             cfg.shuffle_seed = get("shuffle-seed").map(|s| s.parse().unwrap());
             let docs = a.inputs.iter().flat_map(|p| read_jsonl(p));
-            let stats =
-                tokenize_to_shards(&tok, docs, Path::new(get("out").expect("--out")), &cfg).unwrap();
+            let stats = tokenize_to_shards(&tok, docs, Path::new(get("out").expect("--out")), &cfg)
+                .unwrap();
             println!("{}", serde_json::to_string_pretty(&stats).unwrap());
         }
         "bench" => {
-            let tok = TextTokenizer::load(Path::new(get("tokenizer").expect("--tokenizer"))).unwrap();
-            let texts: Vec<String> = a.inputs.iter().flat_map(|p| read_jsonl(p)).map(|d| d.text).collect();
+            let tok =
+                TextTokenizer::load(Path::new(get("tokenizer").expect("--tokenizer"))).unwrap();
+            let texts: Vec<String> = a
+                .inputs
+                .iter()
+                .flat_map(|p| read_jsonl(p))
+                .map(|d| d.text)
+                .collect();
             let bytes: usize = texts.iter().map(String::len).sum();
             let threads: Vec<usize> = get("threads")
                 .unwrap_or("1,2")
@@ -110,17 +123,17 @@ fn main() {
             let reps: usize = get("reps").map_or(3, |v| v.parse().unwrap());
             println!("impl\tthreads\tdocs\tMB\ttokens\tseconds\ttokens_per_s\tMB_per_s");
             for &n in &threads {
-                let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .unwrap();
                 let mut best = f64::MAX;
                 let mut tokens = 0usize;
                 for _ in 0..reps {
                     let t = Instant::now();
                     tokens = pool.install(|| {
                         use rayon::prelude::*;
-                        texts
-                            .par_iter()
-                            .map(|s| tok.encode(s).unwrap().len())
-                            .sum()
+                        texts.par_iter().map(|s| tok.encode(s).unwrap().len()).sum()
                     });
                     best = best.min(t.elapsed().as_secs_f64());
                 }

@@ -141,7 +141,9 @@ impl MegatronWriter {
                 }
             }
         }
-        self.bin.write_all(&self.buf).map_err(io_err(&self.bin_tmp))?;
+        self.bin
+            .write_all(&self.buf)
+            .map_err(io_err(&self.bin_tmp))?;
         self.lengths.push(len);
         self.tokens += ids.len() as u64;
         Ok(())
@@ -168,12 +170,10 @@ impl MegatronWriter {
             lengths,
             ..
         } = self;
-        let f = bin
-            .into_inner()
-            .map_err(|e| TokensError::Io {
-                path: bin_tmp.clone(),
-                source: e.into_error(),
-            })?;
+        let f = bin.into_inner().map_err(|e| TokensError::Io {
+            path: bin_tmp.clone(),
+            source: e.into_error(),
+        })?;
         f.sync_all().map_err(io_err(&bin_tmp))?;
         drop(f);
 
@@ -258,7 +258,10 @@ impl MegatronDataset {
         let idx = map(&idx_path)?;
         let b: &[u8] = idx.as_deref().unwrap_or(&[]);
         if b.len() < HEADER_LEN {
-            return Err(bad(format!("{} bytes, shorter than the 34-byte header", b.len())));
+            return Err(bad(format!(
+                "{} bytes, shorter than the 34-byte header",
+                b.len()
+            )));
         }
         if &b[..9] != MAGIC {
             return Err(bad(format!("magic {:?}, want MMIDIDX\\x00\\x00", &b[..9])));
@@ -267,8 +270,12 @@ impl MegatronDataset {
         if version != 1 {
             return Err(bad(format!("version {version}, want 1")));
         }
-        let dtype = MegatronDtype::from_code(b[17])
-            .ok_or_else(|| bad(format!("dtype code {}, want 4 (int32) or 8 (uint16)", b[17])))?;
+        let dtype = MegatronDtype::from_code(b[17]).ok_or_else(|| {
+            bad(format!(
+                "dtype code {}, want 4 (int32) or 8 (uint16)",
+                b[17]
+            ))
+        })?;
         let seq_count = rd_u64(b, 18);
         let doc_count = rd_u64(b, 26);
         let want = (HEADER_LEN as u128) + 12 * seq_count as u128 + 8 * doc_count as u128;
@@ -280,7 +287,9 @@ impl MegatronDataset {
             )));
         }
         if doc_count == 0 {
-            return Err(bad("document index count 0, want at least 1 (the leading 0)".into()));
+            return Err(bad(
+                "document index count 0, want at least 1 (the leading 0)".into(),
+            ));
         }
         let (seq_count, doc_count) = (seq_count as usize, doc_count as usize);
         let bin = map(&bin_path)?;
@@ -416,7 +425,10 @@ mod tests {
     #[test]
     fn write_read_roundtrip_both_dtypes() {
         let dir = tempfile::tempdir().unwrap();
-        for (dtype, big) in [(MegatronDtype::U16, 65_000u32), (MegatronDtype::I32, 1_000_000)] {
+        for (dtype, big) in [
+            (MegatronDtype::U16, 65_000u32),
+            (MegatronDtype::I32, 1_000_000),
+        ] {
             let prefix = dir.path().join(format!("ds-{}", dtype.code()));
             let mut w = MegatronWriter::create(&prefix, dtype).unwrap();
             let docs: Vec<Vec<u32>> = vec![vec![1, 2, 3, 0], vec![big, 0], vec![0]];

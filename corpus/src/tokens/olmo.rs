@@ -201,7 +201,9 @@ impl OlmoWriter {
                 }
             }
         }
-        self.npy.write_all(&self.buf).map_err(io_err(&self.npy_tmp))?;
+        self.npy
+            .write_all(&self.buf)
+            .map_err(io_err(&self.npy_tmp))?;
         let start = self.tokens;
         self.tokens += ids.len() as u64;
         self.line.clear();
@@ -286,11 +288,18 @@ impl OlmoDataset {
         let mut prev_end = 0u64;
         for (i, r) in rows.into_iter().enumerate() {
             if r.len() != 5 {
-                return Err(bad(&csv_path, format!("row {i}: {} fields, want 5", r.len())));
+                return Err(bad(
+                    &csv_path,
+                    format!("row {i}: {} fields, want 5", r.len()),
+                ));
             }
             let num = |k: usize, name: &str| {
-                r[k].parse::<u64>()
-                    .map_err(|_| bad(&csv_path, format!("row {i}: {name} `{}` is not a number", r[k])))
+                r[k].parse::<u64>().map_err(|_| {
+                    bad(
+                        &csv_path,
+                        format!("row {i}: {name} `{}` is not a number", r[k]),
+                    )
+                })
             };
             let (start, end, loc) = (num(0, "start")?, num(1, "end")?, num(4, "loc")?);
             if start != prev_end || end < start {
@@ -355,7 +364,10 @@ impl OlmoDataset {
 
     /// Append tokens `[start, end)` to `out`.
     pub fn tokens_into(&self, start: u64, end: u64, out: &mut Vec<u32>) {
-        assert!(start <= end && end <= self.num_tokens(), "tokens [{start}, {end})");
+        assert!(
+            start <= end && end <= self.num_tokens(),
+            "tokens [{start}, {end})"
+        );
         let sz = self.dtype.size();
         let b = &self.npy.as_deref().unwrap_or(&[])[start as usize * sz..end as usize * sz];
         match self.dtype {
@@ -407,10 +419,15 @@ mod tests {
         for (dtype, big) in [(OlmoDtype::U16, 65_535u32), (OlmoDtype::U32, 100_000)] {
             let base = dir.path().join(format!("part-{}", dtype.size()));
             let mut w = OlmoWriter::create(&base, dtype).unwrap();
-            w.add_document(&[1, 2, 0], "doc,1", "in/a.jsonl.gz", 0).unwrap();
-            w.add_document(&[big, 0], "doc\"2", "in/a.jsonl.gz", 1).unwrap();
+            w.add_document(&[1, 2, 0], "doc,1", "in/a.jsonl.gz", 0)
+                .unwrap();
+            w.add_document(&[big, 0], "doc\"2", "in/a.jsonl.gz", 1)
+                .unwrap();
             let (npy, csv) = w.finish().unwrap();
-            assert_eq!(std::fs::metadata(&npy).unwrap().len(), 5 * dtype.size() as u64);
+            assert_eq!(
+                std::fs::metadata(&npy).unwrap().len(),
+                5 * dtype.size() as u64
+            );
             let mut text = String::new();
             flate2::read::GzDecoder::new(File::open(&csv).unwrap())
                 .read_to_string(&mut text)

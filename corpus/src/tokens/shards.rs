@@ -160,13 +160,16 @@ struct ShardSet<'a> {
 
 impl ShardSet<'_> {
     fn open_next(&mut self) -> Result<Sink> {
-        let base = self
-            .dir
-            .join(format!("{}-{:05}", self.cfg.prefix, self.stats.shards.len()));
+        let base = self.dir.join(format!(
+            "{}-{:05}",
+            self.cfg.prefix,
+            self.stats.shards.len()
+        ));
         Ok(match self.cfg.format {
-            ShardFormat::Megatron => {
-                Sink::Megatron(MegatronWriter::create(&base, MegatronDtype::for_vocab(self.vocab))?)
-            }
+            ShardFormat::Megatron => Sink::Megatron(MegatronWriter::create(
+                &base,
+                MegatronDtype::for_vocab(self.vocab),
+            )?),
             ShardFormat::Olmo => {
                 Sink::Olmo(OlmoWriter::create(&base, OlmoDtype::for_vocab(self.vocab))?)
             }
@@ -200,7 +203,11 @@ impl ShardSet<'_> {
             Sink::Megatron(w) => w.add_document(ids)?,
             Sink::Olmo(w) => w.add_document(ids, &doc.id, &doc.source.file, doc.source.offset)?,
         }
-        let s = self.stats.per_source.entry(doc.source.file.clone()).or_default();
+        let s = self
+            .stats
+            .per_source
+            .entry(doc.source.file.clone())
+            .or_default();
         s.documents += 1;
         s.tokens += n;
         self.stats.documents += 1;

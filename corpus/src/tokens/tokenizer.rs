@@ -370,6 +370,20 @@ impl TextTokenizer {
         Ok(ids)
     }
 
+    /// `text` after the tokenizer's normalizer (e.g. NFC for GPT-NeoX/OLMo-1): what [`Self::decode`] of
+    /// its ids gives back. Unchanged when the tokenizer has no normalizer (those trained here).
+    pub fn normalize(&self, text: &str) -> Result<String> {
+        use tokenizers::{NormalizedString, Normalizer};
+        match self.inner.get_normalizer() {
+            None => Ok(text.to_string()),
+            Some(n) => {
+                let mut s = NormalizedString::from(text);
+                n.normalize(&mut s).map_err(tk_err)?;
+                Ok(s.get().to_string())
+            }
+        }
+    }
+
     /// The text of `ids`; special tokens (EOS) dropped when `skip_special`.
     pub fn decode(&self, ids: &[u32], skip_special: bool) -> Result<String> {
         self.inner.decode(ids, skip_special).map_err(tk_err)
@@ -402,7 +416,9 @@ mod tests {
 
     #[test]
     fn sample_is_the_smallest_hash_prefix() {
-        let docs: Vec<String> = (0..200).map(|i| format!("doc {i} {}", "y".repeat(i % 11))).collect();
+        let docs: Vec<String> = (0..200)
+            .map(|i| format!("doc {i} {}", "y".repeat(i % 11)))
+            .collect();
         let mut s = TrainingSample::new(1_000, 3);
         docs.iter().for_each(|d| s.offer(d));
         let got = s.into_texts();
