@@ -3,7 +3,7 @@
 (Megatron-LM MMIDIDX v1 `.bin`+`.idx`; OLMo/dolma headerless `.npy` + `.csv.gz`), with numpy only.
 
 Usage:
-  check_shards.py --format megatron|olmo [--tokenizer TOKENIZER_JSON] [--docs DOCS.jsonl.gz ...]
+  check_shards.py --format megatron|olmo [--tokenizer TOKENIZER_JSON] [--docs DOCS.jsonl.gz]... (repeatable)
                   [--eos-id N] [--any-order] SHARD [SHARD ...]
 
 SHARD is a Megatron prefix (path without .bin/.idx), an OLMo `.npy` path, or a directory (all shards in
@@ -126,7 +126,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--format", choices=["megatron", "olmo"], required=True)
     ap.add_argument("--tokenizer")
-    ap.add_argument("--docs", nargs="*", default=[])
+    ap.add_argument("--docs", action="append", default=[])
     ap.add_argument("--eos-id", type=int)
     ap.add_argument("--any-order", action="store_true")
     ap.add_argument("shards", nargs="+")
@@ -174,7 +174,9 @@ def main():
             want = enc.ids + [eos]
             if got.tolist() != want:
                 fail(f"document {i}: ids differ from Python tokenizers ({got.size} vs {len(want)})")
-            elif tok.decode(want[:-1], skip_special_tokens=False) != text:
+            elif tok.decode(want[:-1], skip_special_tokens=False) != (
+                tok.normalizer.normalize_str(text) if tok.normalizer is not None else text
+            ):
                 fail(f"document {i}: decoding does not give back the text")
             compared += 1
     elif tok is not None:
