@@ -37,3 +37,4 @@ pub mod storage;
 pub mod warc;
 pub mod write;
 pub use runtime::{Pipeline, RunError, RunOptions, RunOutcome};
+pub mod tokens;
