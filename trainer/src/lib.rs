@@ -9,11 +9,16 @@
 
 pub mod backend;
 pub mod config;
+pub mod export;
 pub mod float;
 pub mod model;
+pub mod optim;
 pub mod ops;
 pub mod params;
 pub mod rng;
+
+#[cfg(test)]
+mod golden;
 
 pub use backend::{Backend, Cpu};
 pub use config::ModelConfig;

@@ -369,6 +369,12 @@ impl<T: Float> Model<T> {
             be.rmsnorm_backward(&mut dres, g!(lo.ln1, c), &dh1, x_in, p(lo.ln1, c), &a.rstd1, c);
         }
         be.embedding_backward(g!(layout.embed, v * c), &dres, &acts.tokens, c);
+        // transformers builds `nn.Embedding(vocab, hidden, padding_idx=pad_token_id)`,
+        // whose padding row never receives gradient; match it so training agrees.
+        let pad = cfg.pad_token_id as usize;
+        if pad < v {
+            g!(layout.embed + pad * c, c).iter_mut().for_each(|x| *x = T::zero());
+        }
         Ok(())
     }
 }
