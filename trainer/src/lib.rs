@@ -8,7 +8,9 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod checkpoint;
 pub mod config;
+pub mod data;
 pub mod export;
 pub mod float;
 pub mod model;
@@ -16,6 +18,7 @@ pub mod optim;
 pub mod ops;
 pub mod params;
 pub mod rng;
+pub mod train;
 
 #[cfg(test)]
 mod golden;
@@ -24,7 +27,9 @@ pub use backend::{Backend, Cpu};
 pub use config::ModelConfig;
 pub use float::Float;
 pub use model::{LossParts, Model};
+pub use data::{TokenSource, VecSource};
 pub use params::ParamLayout;
+pub use train::{train, Summary, TrainConfig};
 
 /// Errors of the trainer.
 #[derive(Debug, thiserror::Error)]
