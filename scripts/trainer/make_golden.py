@@ -120,7 +120,7 @@ def main():
                   attention_bias=False, clip_qkv=None, torch_dtype="float32")
         with open(os.path.join(d, "config.json"), "w") as fh:
             json.dump(hf, fh)
-        model = OlmoeForCausalLM.from_pretrained(d, attn_implementation="eager", torch_dtype=torch.float32)
+        model = OlmoeForCausalLM.from_pretrained(d, attn_implementation="eager", dtype=torch.float32)
     model.train()  # dropout is 0; train mode only matters for bookkeeping
     loaded = to_checkpoint(model, cfg)
     for k, v in weights.items():

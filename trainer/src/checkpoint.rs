@@ -34,16 +34,27 @@ fn dir_name(step: u64) -> String {
 
 /// Writes a checkpoint under `root` and points `root/latest` at it; keeps the newest
 /// `keep` checkpoints (0 keeps all).
-pub fn save(root: &Path, model: &Model<f32>, opt: &AdamW<f32>, state: &TrainState, keep: usize) -> Result<PathBuf, Error> {
+pub fn save(
+    root: &Path,
+    model: &Model<f32>,
+    opt: &AdamW<f32>,
+    state: &TrainState,
+    keep: usize,
+) -> Result<PathBuf, Error> {
     let name = dir_name(state.step);
     let fin = root.join(&name);
     let tmp = root.join(format!(".{name}.tmp"));
     if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(format!("remove {}", tmp.display()), e))?;
+        std::fs::remove_dir_all(&tmp)
+            .map_err(|e| Error::io(format!("remove {}", tmp.display()), e))?;
     }
     std::fs::create_dir_all(&tmp).map_err(|e| Error::io(format!("create {}", tmp.display()), e))?;
     let meta = BTreeMap::from([("format".to_string(), "pt".to_string())]);
-    save_f32(&tmp.join("model.safetensors"), &named_f32(&model.layout, &model.params, ""), meta.clone())?;
+    save_f32(
+        &tmp.join("model.safetensors"),
+        &named_f32(&model.layout, &model.params, ""),
+        meta.clone(),
+    )?;
     let mut moments = named_f32(&model.layout, &opt.m, "exp_avg.");
     moments.extend(named_f32(&model.layout, &opt.v, "exp_avg_sq."));
     let mut ometa = meta;
@@ -52,23 +63,27 @@ pub fn save(root: &Path, model: &Model<f32>, opt: &AdamW<f32>, state: &TrainStat
     let js = serde_json::to_vec_pretty(state).map_err(|e| Error::Format(e.to_string()))?;
     write_atomic(&tmp.join("state.json"), &js)?;
     if fin.exists() {
-        std::fs::remove_dir_all(&fin).map_err(|e| Error::io(format!("remove {}", fin.display()), e))?;
+        std::fs::remove_dir_all(&fin)
+            .map_err(|e| Error::io(format!("remove {}", fin.display()), e))?;
     }
-    std::fs::rename(&tmp, &fin).map_err(|e| Error::io(format!("rename to {}", fin.display()), e))?;
+    std::fs::rename(&tmp, &fin)
+        .map_err(|e| Error::io(format!("rename to {}", fin.display()), e))?;
     write_atomic(&root.join("latest"), name.as_bytes())?;
     if keep > 0 {
         let mut all = list(root)?;
         all.sort();
         let n = all.len();
         for old in all.into_iter().take(n.saturating_sub(keep)) {
-            std::fs::remove_dir_all(root.join(&old)).map_err(|e| Error::io(format!("remove {old}"), e))?;
+            std::fs::remove_dir_all(root.join(&old))
+                .map_err(|e| Error::io(format!("remove {old}"), e))?;
         }
     }
     Ok(fin)
 }
 
 fn list(root: &Path) -> Result<Vec<String>, Error> {
-    let rd = std::fs::read_dir(root).map_err(|e| Error::io(format!("list {}", root.display()), e))?;
+    let rd =
+        std::fs::read_dir(root).map_err(|e| Error::io(format!("list {}", root.display()), e))?;
     Ok(rd
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().into_string().ok())
@@ -82,18 +97,25 @@ pub fn latest(root: &Path) -> Result<Option<PathBuf>, Error> {
     if !p.exists() {
         return Ok(None);
     }
-    let name = std::fs::read_to_string(&p).map_err(|e| Error::io(format!("read {}", p.display()), e))?;
+    let name =
+        std::fs::read_to_string(&p).map_err(|e| Error::io(format!("read {}", p.display()), e))?;
     let dir = root.join(name.trim());
     if !dir.join("state.json").exists() {
-        return Err(Error::Format(format!("{} points to {}, which is not a complete checkpoint", p.display(), dir.display())));
+        return Err(Error::Format(format!(
+            "{} points to {}, which is not a complete checkpoint",
+            p.display(),
+            dir.display()
+        )));
     }
     Ok(Some(dir))
 }
 
 /// Restores parameters and optimizer state in place; returns the saved [`TrainState`].
 pub fn load(dir: &Path, model: &mut Model<f32>, opt: &mut AdamW<f32>) -> Result<TrainState, Error> {
-    let sj = std::fs::read(dir.join("state.json")).map_err(|e| Error::io(format!("read {}/state.json", dir.display()), e))?;
-    let state: TrainState = serde_json::from_slice(&sj).map_err(|e| Error::Format(format!("state.json: {e}")))?;
+    let sj = std::fs::read(dir.join("state.json"))
+        .map_err(|e| Error::io(format!("read {}/state.json", dir.display()), e))?;
+    let state: TrainState =
+        serde_json::from_slice(&sj).map_err(|e| Error::Format(format!("state.json: {e}")))?;
     let t = load_all(&dir.join("model.safetensors"))?;
     model.params = flat_from(&model.layout, &t, "")?;
     let o = load_all(&dir.join("optimizer.safetensors"))?;

@@ -94,22 +94,32 @@ impl ModelConfig {
             ));
         }
         if self.head_dim() % 2 != 0 {
-            return bad(format!("head_dim {} must be even for RoPE", self.head_dim()));
+            return bad(format!(
+                "head_dim {} must be even for RoPE",
+                self.head_dim()
+            ));
         }
-        if self.num_key_value_heads == 0 || self.num_attention_heads % self.num_key_value_heads != 0 {
+        if self.num_key_value_heads == 0 || self.num_attention_heads % self.num_key_value_heads != 0
+        {
             return bad(format!(
                 "num_attention_heads {} is not a multiple of num_key_value_heads {}",
                 self.num_attention_heads, self.num_key_value_heads
             ));
         }
-        if self.num_experts == 0 || self.num_experts_per_tok == 0 || self.num_experts_per_tok > self.num_experts {
+        if self.num_experts == 0
+            || self.num_experts_per_tok == 0
+            || self.num_experts_per_tok > self.num_experts
+        {
             return bad(format!(
                 "need 0 < num_experts_per_tok ({}) <= num_experts ({})",
                 self.num_experts_per_tok, self.num_experts
             ));
         }
         if self.eos_token_id as usize >= self.vocab_size {
-            return bad(format!("eos_token_id {} outside vocab {}", self.eos_token_id, self.vocab_size));
+            return bad(format!(
+                "eos_token_id {} outside vocab {}",
+                self.eos_token_id, self.vocab_size
+            ));
         }
         Ok(())
     }

@@ -37,7 +37,10 @@ impl TokenSource for VecSource {
         self.docs.len()
     }
     fn tokens(&self, i: usize) -> Result<Cow<'_, [u32]>, SourceError> {
-        self.docs.get(i).map(|d| Cow::Borrowed(d.as_slice())).ok_or_else(|| format!("document {i} out of range").into())
+        self.docs
+            .get(i)
+            .map(|d| Cow::Borrowed(d.as_slice()))
+            .ok_or_else(|| format!("document {i} out of range").into())
     }
 }
 
@@ -83,15 +86,39 @@ pub struct Loader<'a> {
 
 impl<'a> Loader<'a> {
     /// A loader over `split` of `src`, at the start of epoch 0.
-    pub fn new(src: &'a dyn TokenSource, split: Split, seed: u64, eval_fraction: f64, eos: u32) -> Result<Self, Error> {
+    pub fn new(
+        src: &'a dyn TokenSource,
+        split: Split,
+        seed: u64,
+        eval_fraction: f64,
+        eos: u32,
+    ) -> Result<Self, Error> {
         let want_eval = split == Split::Eval;
-        let docs: Vec<u32> =
-            (0..src.num_docs()).filter(|&i| is_eval(seed, i, eval_fraction) == want_eval).map(|i| i as u32).collect();
+        let docs: Vec<u32> = (0..src.num_docs())
+            .filter(|&i| is_eval(seed, i, eval_fraction) == want_eval)
+            .map(|i| i as u32)
+            .collect();
         if docs.is_empty() {
-            return Err(Error::Data(format!("the {split:?} split has no documents ({} in source)", src.num_docs())));
+            return Err(Error::Data(format!(
+                "the {split:?} split has no documents ({} in source)",
+                src.num_docs()
+            )));
         }
-        let pos = LoaderPos { epoch: 0, doc: 0, offset: 0, epoch_rng: Rng::new(mix(seed ^ 0xDA7A)) };
-        let mut l = Loader { src, order: Vec::new(), docs, pos, eos, shuffle: split == Split::Train, cache: None };
+        let pos = LoaderPos {
+            epoch: 0,
+            doc: 0,
+            offset: 0,
+            epoch_rng: Rng::new(mix(seed ^ 0xDA7A)),
+        };
+        let mut l = Loader {
+            src,
+            order: Vec::new(),
+            docs,
+            pos,
+            eos,
+            shuffle: split == Split::Train,
+            cache: None,
+        };
         l.seek(pos);
         Ok(l)
     }
@@ -123,12 +150,20 @@ impl<'a> Loader<'a> {
             let mut tmp = self.docs.clone();
             r.shuffle(&mut tmp);
         }
-        self.seek(LoaderPos { epoch: self.pos.epoch + 1, doc: 0, offset: 0, epoch_rng: r });
+        self.seek(LoaderPos {
+            epoch: self.pos.epoch + 1,
+            doc: 0,
+            offset: 0,
+            epoch_rng: r,
+        });
     }
 
     fn doc_tokens(&mut self, id: u32) -> Result<&[u32], Error> {
         if self.cache.as_ref().map(|c| c.0) != Some(id) {
-            let t = self.src.tokens(id as usize).map_err(|e| Error::Data(format!("document {id}: {e}")))?;
+            let t = self
+                .src
+                .tokens(id as usize)
+                .map_err(|e| Error::Data(format!("document {id}: {e}")))?;
             self.cache = Some((id, t.into_owned()));
         }
         Ok(&self.cache.as_ref().expect("cache filled").1)
@@ -180,7 +215,11 @@ mod tests {
     use super::*;
 
     fn src() -> VecSource {
-        VecSource { docs: (0..20).map(|d| (0..(d % 5 + 1)).map(|t| 100 + d * 10 + t).collect()).collect() }
+        VecSource {
+            docs: (0..20)
+                .map(|d| (0..(d % 5 + 1)).map(|t| 100 + d * 10 + t).collect())
+                .collect(),
+        }
     }
 
     #[test]
@@ -204,7 +243,11 @@ mod tests {
             stream.extend_from_slice(&w[..7]);
         }
         stream.truncate(total);
-        assert_eq!(stream.iter().filter(|&&t| t == 0).count(), 20, "one EOS per document");
+        assert_eq!(
+            stream.iter().filter(|&&t| t == 0).count(),
+            20,
+            "one EOS per document"
+        );
         let mut got: Vec<u32> = stream.iter().copied().filter(|&t| t != 0).collect();
         got.sort();
         let mut want: Vec<u32> = s.docs.concat();
@@ -240,7 +283,9 @@ mod tests {
 
     #[test]
     fn epochs_are_reshuffled_deterministically() {
-        let s = VecSource { docs: (0..50).map(|d| vec![d + 1]).collect() };
+        let s = VecSource {
+            docs: (0..50).map(|d| vec![d + 1]).collect(),
+        };
         let mut l = Loader::new(&s, Split::Train, 4, 0.0, 0).unwrap();
         let e0: Vec<u32> = (0..50).map(|_| l.next_window(2).unwrap()[0]).collect();
         let e1: Vec<u32> = (0..50).map(|_| l.next_window(2).unwrap()[0]).collect();

@@ -14,8 +14,8 @@ pub mod data;
 pub mod export;
 pub mod float;
 pub mod model;
-pub mod optim;
 pub mod ops;
+pub mod optim;
 pub mod params;
 pub mod rng;
 pub mod train;
@@ -25,9 +25,9 @@ mod golden;
 
 pub use backend::{Backend, Cpu};
 pub use config::ModelConfig;
+pub use data::{TokenSource, VecSource};
 pub use float::Float;
 pub use model::{LossParts, Model};
-pub use data::{TokenSource, VecSource};
 pub use params::ParamLayout;
 pub use train::{train, Summary, TrainConfig};
 
@@ -63,6 +63,9 @@ pub enum Error {
 impl Error {
     /// Wraps an I/O error with context.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io { context: context.into(), source }
+        Error::Io {
+            context: context.into(),
+            source,
+        }
     }
 }

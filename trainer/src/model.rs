@@ -1,14 +1,14 @@
 //! The OLMoE causal LM (`OlmoeForCausalLM`): forward pass that saves activations,
 //! and the hand-written backward pass over the [`Backend`] ops.
 
-use crate::ops::aux_loss::BalanceStats;
 use crate::backend::Backend;
 use crate::config::ModelConfig;
 use crate::float::Float;
 use crate::ops::attention::AttnShape;
+use crate::ops::aux_loss::BalanceStats;
+use crate::ops::aux_loss::{z_loss_backward, z_loss_sum};
 use crate::ops::cross_entropy::IGNORE;
 use crate::ops::moe::{self, Dispatch};
-use crate::ops::aux_loss::{z_loss_backward, z_loss_sum};
 use crate::ops::rope::RopeTables;
 use crate::params::{ParamKind, ParamLayout};
 use crate::rng::Rng;
@@ -106,7 +106,9 @@ impl<T: Float> Model<T> {
             let p = &mut params[e.range()];
             match e.kind {
                 ParamKind::Norm => p.iter_mut().for_each(|x| *x = T::one()),
-                _ => p.iter_mut().for_each(|x| *x = T::of(rng.normal() * cfg.initializer_range)),
+                _ => p
+                    .iter_mut()
+                    .for_each(|x| *x = T::of(rng.normal() * cfg.initializer_range)),
             }
         }
         Self::from_params(cfg, params)
@@ -117,10 +119,21 @@ impl<T: Float> Model<T> {
         cfg.validate()?;
         let layout = ParamLayout::olmoe(&cfg);
         if params.len() != layout.total {
-            return Err(Error::Shape(format!("{} parameters given, layout needs {}", params.len(), layout.total)));
+            return Err(Error::Shape(format!(
+                "{} parameters given, layout needs {}",
+                params.len(),
+                layout.total
+            )));
         }
         let rope = RopeTables::new(0, cfg.head_dim(), cfg.rope_theta);
-        Ok(Model { grads: zeros(layout.total), cfg, layout, params, rope, acts: Acts::default() })
+        Ok(Model {
+            grads: zeros(layout.total),
+            cfg,
+            layout,
+            params,
+            rope,
+            acts: Acts::default(),
+        })
     }
 
     /// Sets all gradients to zero.
@@ -139,7 +152,13 @@ impl<T: Float> Model<T> {
         }
         let c = &self.cfg;
         let n = batch * seq;
-        let (h, kv, e, k, f) = (c.hidden_size, c.kv_dim(), c.num_experts, c.num_experts_per_tok, c.intermediate_size);
+        let (h, kv, e, k, f) = (
+            c.hidden_size,
+            c.kv_dim(),
+            c.num_experts,
+            c.num_experts_per_tok,
+            c.intermediate_size,
+        );
         let heads = c.num_attention_heads;
         let layers = (0..c.num_hidden_layers)
             .map(|_| LayerActs {
@@ -199,24 +218,51 @@ impl<T: Float> Model<T> {
     ) -> Result<LossParts, Error> {
         let n = batch * seq;
         if tokens.len() != n || targets.len() != n {
-            return Err(Error::Shape(format!("tokens/targets must be batch*seq = {n} long")));
+            return Err(Error::Shape(format!(
+                "tokens/targets must be batch*seq = {n} long"
+            )));
         }
         let vocab = self.cfg.vocab_size as u32;
         if let Some(&bad) = tokens.iter().find(|&&t| t >= vocab) {
-            return Err(Error::Shape(format!("token id {bad} outside vocabulary of {vocab}")));
+            return Err(Error::Shape(format!(
+                "token id {bad} outside vocabulary of {vocab}"
+            )));
         }
         if let Some(&bad) = targets.iter().find(|&&t| t >= vocab && t != IGNORE) {
-            return Err(Error::Shape(format!("target id {bad} outside vocabulary of {vocab}")));
+            return Err(Error::Shape(format!(
+                "target id {bad} outside vocabulary of {vocab}"
+            )));
         }
         if seq > self.cfg.max_position_embeddings {
-            return Err(Error::Shape(format!("seq {seq} exceeds max_position_embeddings")));
+            return Err(Error::Shape(format!(
+                "seq {seq} exceeds max_position_embeddings"
+            )));
         }
         self.ensure_acts(batch, seq);
-        let Model { cfg, layout, params, rope, acts, .. } = self;
+        let Model {
+            cfg,
+            layout,
+            params,
+            rope,
+            acts,
+            ..
+        } = self;
         let c = cfg.hidden_size;
-        let (kvd, e, k, f, v) = (cfg.kv_dim(), cfg.num_experts, cfg.num_experts_per_tok, cfg.intermediate_size, cfg.vocab_size);
+        let (kvd, e, k, f, v) = (
+            cfg.kv_dim(),
+            cfg.num_experts,
+            cfg.num_experts_per_tok,
+            cfg.intermediate_size,
+            cfg.vocab_size,
+        );
         let heads = cfg.num_attention_heads;
-        let shape = AttnShape { batch, seq, heads, kv_heads: cfg.num_key_value_heads, head_dim: cfg.head_dim() };
+        let shape = AttnShape {
+            batch,
+            seq,
+            heads,
+            kv_heads: cfg.num_key_value_heads,
+            head_dim: cfg.head_dim(),
+        };
         let eps = cfg.rms_norm_eps;
         let p = |off: usize, len: usize| &params[off..off + len];
         acts.tokens.copy_from_slice(tokens);
@@ -237,7 +283,14 @@ impl<T: Float> Model<T> {
             be.matmul_forward(&mut a.k_raw, &a.h1, p(lo.wk, kvd * c), n, c, kvd);
             be.matmul_forward(&mut a.v, &a.h1, p(lo.wv, kvd * c), n, c, kvd);
             be.rmsnorm_forward(&mut tmp_q, &mut a.rstd_q, &a.q_raw, p(lo.q_norm, c), c, eps);
-            be.rmsnorm_forward(&mut tmp_k, &mut a.rstd_k, &a.k_raw, p(lo.k_norm, kvd), kvd, eps);
+            be.rmsnorm_forward(
+                &mut tmp_k,
+                &mut a.rstd_k,
+                &a.k_raw,
+                p(lo.k_norm, kvd),
+                kvd,
+                eps,
+            );
             be.rope_forward(&mut a.q, &tmp_q, rope, heads, seq);
             be.rope_forward(&mut a.k, &tmp_k, rope, cfg.num_key_value_heads, seq);
             be.attention_forward(&mut a.att_out, &mut a.att, &a.q, &a.k, &a.v, shape);
@@ -263,10 +316,35 @@ impl<T: Float> Model<T> {
                 }
                 let rows = r1 - r0;
                 let xs = &a.xs[r0 * c..r1 * c];
-                be.matmul_forward(&mut a.gate[r0 * f..r1 * f], xs, p(lo.gate[x], f * c), rows, c, f);
-                be.matmul_forward(&mut a.up[r0 * f..r1 * f], xs, p(lo.up[x], f * c), rows, c, f);
-                be.swiglu_forward(&mut a.act[r0 * f..r1 * f], &a.gate[r0 * f..r1 * f], &a.up[r0 * f..r1 * f]);
-                be.matmul_forward(&mut a.ys[r0 * c..r1 * c], &a.act[r0 * f..r1 * f], p(lo.down[x], c * f), rows, f, c);
+                be.matmul_forward(
+                    &mut a.gate[r0 * f..r1 * f],
+                    xs,
+                    p(lo.gate[x], f * c),
+                    rows,
+                    c,
+                    f,
+                );
+                be.matmul_forward(
+                    &mut a.up[r0 * f..r1 * f],
+                    xs,
+                    p(lo.up[x], f * c),
+                    rows,
+                    c,
+                    f,
+                );
+                be.swiglu_forward(
+                    &mut a.act[r0 * f..r1 * f],
+                    &a.gate[r0 * f..r1 * f],
+                    &a.up[r0 * f..r1 * f],
+                );
+                be.matmul_forward(
+                    &mut a.ys[r0 * c..r1 * c],
+                    &a.act[r0 * f..r1 * f],
+                    p(lo.down[x], c * f),
+                    rows,
+                    f,
+                    c,
+                );
             }
             be.moe_combine(x_out, &a.ys, &a.w, &a.plan, c, k);
             for (o, &m) in x_out.iter_mut().zip(a.x_mid.iter()) {
@@ -274,29 +352,76 @@ impl<T: Float> Model<T> {
             }
         }
         let last = &acts.resid[cfg.num_hidden_layers];
-        be.rmsnorm_forward(&mut acts.hf, &mut acts.rstdf, last, p(layout.final_norm, c), c, eps);
-        be.matmul_forward(&mut acts.logits, &acts.hf, p(layout.lm_head, v * c), n, c, v);
+        be.rmsnorm_forward(
+            &mut acts.hf,
+            &mut acts.rstdf,
+            last,
+            p(layout.final_norm, c),
+            c,
+            eps,
+        );
+        be.matmul_forward(
+            &mut acts.logits,
+            &acts.hf,
+            p(layout.lm_head, v * c),
+            n,
+            c,
+            v,
+        );
         let mut losses = zeros::<T>(n);
         let (ce, valid) = be.cross_entropy_forward(&mut losses, &acts.logits, targets, v);
         let aux = balance.loss();
-        let z = if balance.rows > 0.0 { zsum / balance.rows } else { 0.0 };
+        let z = if balance.rows > 0.0 {
+            zsum / balance.rows
+        } else {
+            0.0
+        };
         acts.balance = Some(balance);
         acts.valid = valid;
         let total = ce + cfg.router_aux_loss_coef * aux + cfg.router_z_loss_coef * z;
-        Ok(LossParts { total, ce, aux, z, valid, expert_load })
+        Ok(LossParts {
+            total,
+            ce,
+            aux,
+            z,
+            valid,
+            expert_load,
+        })
     }
 
     /// Accumulates `scale * d(total loss)/d(params)` into `grads` for the last forward
     /// pass (`scale = 1 / accumulation steps` for gradient accumulation).
     pub fn backward<B: Backend<T>>(&mut self, be: &B, scale: f64) -> Result<(), Error> {
-        let Model { cfg, layout, params, grads, rope, acts } = self;
-        let balance = acts.balance.take().ok_or_else(|| Error::State("backward called without forward".into()))?;
+        let Model {
+            cfg,
+            layout,
+            params,
+            grads,
+            rope,
+            acts,
+        } = self;
+        let balance = acts
+            .balance
+            .take()
+            .ok_or_else(|| Error::State("backward called without forward".into()))?;
         let (batch, seq) = (acts.batch, acts.seq);
         let n = batch * seq;
         let c = cfg.hidden_size;
-        let (kvd, e, k, f, v) = (cfg.kv_dim(), cfg.num_experts, cfg.num_experts_per_tok, cfg.intermediate_size, cfg.vocab_size);
+        let (kvd, e, k, f, v) = (
+            cfg.kv_dim(),
+            cfg.num_experts,
+            cfg.num_experts_per_tok,
+            cfg.intermediate_size,
+            cfg.vocab_size,
+        );
         let heads = cfg.num_attention_heads;
-        let shape = AttnShape { batch, seq, heads, kv_heads: cfg.num_key_value_heads, head_dim: cfg.head_dim() };
+        let shape = AttnShape {
+            batch,
+            seq,
+            heads,
+            kv_heads: cfg.num_key_value_heads,
+            head_dim: cfg.head_dim(),
+        };
         let p = |off: usize, len: usize| &params[off..off + len];
         macro_rules! g {
             ($off:expr, $len:expr) => {
@@ -305,14 +430,41 @@ impl<T: Float> Model<T> {
         }
         // Head: cross-entropy -> lm_head -> final norm.
         let mut dlogits = zeros::<T>(n * v);
-        let ce_scale = if acts.valid == 0 { 0.0 } else { scale / acts.valid as f64 };
-        be.cross_entropy_backward(&mut dlogits, &acts.logits, &acts.targets, v, T::of(ce_scale));
+        let ce_scale = if acts.valid == 0 {
+            0.0
+        } else {
+            scale / acts.valid as f64
+        };
+        be.cross_entropy_backward(
+            &mut dlogits,
+            &acts.logits,
+            &acts.targets,
+            v,
+            T::of(ce_scale),
+        );
         let mut dhf = zeros::<T>(n * c);
-        be.matmul_backward(Some(&mut dhf), g!(layout.lm_head, v * c), &dlogits, &acts.hf, p(layout.lm_head, v * c), n, c, v);
+        be.matmul_backward(
+            Some(&mut dhf),
+            g!(layout.lm_head, v * c),
+            &dlogits,
+            &acts.hf,
+            p(layout.lm_head, v * c),
+            n,
+            c,
+            v,
+        );
         drop(dlogits);
         let mut dres = zeros::<T>(n * c);
         let last = &acts.resid[cfg.num_hidden_layers];
-        be.rmsnorm_backward(&mut dres, g!(layout.final_norm, c), &dhf, last, p(layout.final_norm, c), &acts.rstdf, c);
+        be.rmsnorm_backward(
+            &mut dres,
+            g!(layout.final_norm, c),
+            &dhf,
+            last,
+            p(layout.final_norm, c),
+            &acts.rstdf,
+            c,
+        );
         let aux_scale = scale * cfg.router_aux_loss_coef;
         let z_scale = scale * cfg.router_z_loss_coef;
         for (l, lo) in layout.layers.iter().enumerate().rev() {
@@ -333,10 +485,43 @@ impl<T: Float> Model<T> {
                 }
                 let rows = r1 - r0;
                 let (rf, rc) = (r0 * f..r1 * f, r0 * c..r1 * c);
-                be.matmul_backward(Some(&mut dact[rf.clone()]), g!(lo.down[x], c * f), &dys[rc.clone()], &a.act[rf.clone()], p(lo.down[x], c * f), rows, f, c);
-                be.swiglu_backward(&mut dgate[rf.clone()], &mut dup[rf.clone()], &dact[rf.clone()], &a.gate[rf.clone()], &a.up[rf.clone()]);
-                be.matmul_backward(Some(&mut dxs[rc.clone()]), g!(lo.gate[x], f * c), &dgate[rf.clone()], &a.xs[rc.clone()], p(lo.gate[x], f * c), rows, c, f);
-                be.matmul_backward(Some(&mut dxs[rc.clone()]), g!(lo.up[x], f * c), &dup[rf.clone()], &a.xs[rc], p(lo.up[x], f * c), rows, c, f);
+                be.matmul_backward(
+                    Some(&mut dact[rf.clone()]),
+                    g!(lo.down[x], c * f),
+                    &dys[rc.clone()],
+                    &a.act[rf.clone()],
+                    p(lo.down[x], c * f),
+                    rows,
+                    f,
+                    c,
+                );
+                be.swiglu_backward(
+                    &mut dgate[rf.clone()],
+                    &mut dup[rf.clone()],
+                    &dact[rf.clone()],
+                    &a.gate[rf.clone()],
+                    &a.up[rf.clone()],
+                );
+                be.matmul_backward(
+                    Some(&mut dxs[rc.clone()]),
+                    g!(lo.gate[x], f * c),
+                    &dgate[rf.clone()],
+                    &a.xs[rc.clone()],
+                    p(lo.gate[x], f * c),
+                    rows,
+                    c,
+                    f,
+                );
+                be.matmul_backward(
+                    Some(&mut dxs[rc.clone()]),
+                    g!(lo.up[x], f * c),
+                    &dup[rf.clone()],
+                    &a.xs[rc],
+                    p(lo.up[x], f * c),
+                    rows,
+                    c,
+                    f,
+                );
             }
             drop((dact, dgate, dup, dys));
             let mut dh2 = zeros::<T>(n * c);
@@ -347,33 +532,115 @@ impl<T: Float> Model<T> {
             let mut drl = zeros::<T>(n * e);
             be.router_softmax_backward(&mut drl, &dprobs, &a.probs, e);
             z_loss_backward(&mut drl, &a.probs, &a.lse, e, balance.rows, z_scale);
-            be.matmul_backward(Some(&mut dh2), g!(lo.router, e * c), &drl, &a.h2, p(lo.router, e * c), n, c, e);
+            be.matmul_backward(
+                Some(&mut dh2),
+                g!(lo.router, e * c),
+                &drl,
+                &a.h2,
+                p(lo.router, e * c),
+                n,
+                c,
+                e,
+            );
             let mut dx_mid = dres.clone();
-            be.rmsnorm_backward(&mut dx_mid, g!(lo.ln2, c), &dh2, &a.x_mid, p(lo.ln2, c), &a.rstd2, c);
+            be.rmsnorm_backward(
+                &mut dx_mid,
+                g!(lo.ln2, c),
+                &dh2,
+                &a.x_mid,
+                p(lo.ln2, c),
+                &a.rstd2,
+                c,
+            );
             // Attention branch.
             let mut datt = zeros::<T>(n * c);
-            be.matmul_backward(Some(&mut datt), g!(lo.wo, c * c), &dx_mid, &a.att_out, p(lo.wo, c * c), n, c, c);
-            let (mut dq, mut dk, mut dv) = (zeros::<T>(n * c), zeros::<T>(n * kvd), zeros::<T>(n * kvd));
-            be.attention_backward(&mut dq, &mut dk, &mut dv, &datt, &a.att, &a.q, &a.k, &a.v, shape);
+            be.matmul_backward(
+                Some(&mut datt),
+                g!(lo.wo, c * c),
+                &dx_mid,
+                &a.att_out,
+                p(lo.wo, c * c),
+                n,
+                c,
+                c,
+            );
+            let (mut dq, mut dk, mut dv) =
+                (zeros::<T>(n * c), zeros::<T>(n * kvd), zeros::<T>(n * kvd));
+            be.attention_backward(
+                &mut dq, &mut dk, &mut dv, &datt, &a.att, &a.q, &a.k, &a.v, shape,
+            );
             let (mut dqn, mut dkn) = (zeros::<T>(n * c), zeros::<T>(n * kvd));
             be.rope_backward(&mut dqn, &dq, rope, heads, seq);
             be.rope_backward(&mut dkn, &dk, rope, cfg.num_key_value_heads, seq);
             let (mut dq_raw, mut dk_raw) = (zeros::<T>(n * c), zeros::<T>(n * kvd));
-            be.rmsnorm_backward(&mut dq_raw, g!(lo.q_norm, c), &dqn, &a.q_raw, p(lo.q_norm, c), &a.rstd_q, c);
-            be.rmsnorm_backward(&mut dk_raw, g!(lo.k_norm, kvd), &dkn, &a.k_raw, p(lo.k_norm, kvd), &a.rstd_k, kvd);
+            be.rmsnorm_backward(
+                &mut dq_raw,
+                g!(lo.q_norm, c),
+                &dqn,
+                &a.q_raw,
+                p(lo.q_norm, c),
+                &a.rstd_q,
+                c,
+            );
+            be.rmsnorm_backward(
+                &mut dk_raw,
+                g!(lo.k_norm, kvd),
+                &dkn,
+                &a.k_raw,
+                p(lo.k_norm, kvd),
+                &a.rstd_k,
+                kvd,
+            );
             let mut dh1 = zeros::<T>(n * c);
-            be.matmul_backward(Some(&mut dh1), g!(lo.wq, c * c), &dq_raw, &a.h1, p(lo.wq, c * c), n, c, c);
-            be.matmul_backward(Some(&mut dh1), g!(lo.wk, kvd * c), &dk_raw, &a.h1, p(lo.wk, kvd * c), n, c, kvd);
-            be.matmul_backward(Some(&mut dh1), g!(lo.wv, kvd * c), &dv, &a.h1, p(lo.wv, kvd * c), n, c, kvd);
+            be.matmul_backward(
+                Some(&mut dh1),
+                g!(lo.wq, c * c),
+                &dq_raw,
+                &a.h1,
+                p(lo.wq, c * c),
+                n,
+                c,
+                c,
+            );
+            be.matmul_backward(
+                Some(&mut dh1),
+                g!(lo.wk, kvd * c),
+                &dk_raw,
+                &a.h1,
+                p(lo.wk, kvd * c),
+                n,
+                c,
+                kvd,
+            );
+            be.matmul_backward(
+                Some(&mut dh1),
+                g!(lo.wv, kvd * c),
+                &dv,
+                &a.h1,
+                p(lo.wv, kvd * c),
+                n,
+                c,
+                kvd,
+            );
             dres = dx_mid;
-            be.rmsnorm_backward(&mut dres, g!(lo.ln1, c), &dh1, x_in, p(lo.ln1, c), &a.rstd1, c);
+            be.rmsnorm_backward(
+                &mut dres,
+                g!(lo.ln1, c),
+                &dh1,
+                x_in,
+                p(lo.ln1, c),
+                &a.rstd1,
+                c,
+            );
         }
         be.embedding_backward(g!(layout.embed, v * c), &dres, &acts.tokens, c);
         // transformers builds `nn.Embedding(vocab, hidden, padding_idx=pad_token_id)`,
         // whose padding row never receives gradient; match it so training agrees.
         let pad = cfg.pad_token_id as usize;
         if pad < v {
-            g!(layout.embed + pad * c, c).iter_mut().for_each(|x| *x = T::zero());
+            g!(layout.embed + pad * c, c)
+                .iter_mut()
+                .for_each(|x| *x = T::zero());
         }
         Ok(())
     }
@@ -437,17 +704,33 @@ mod tests {
             let lm = eval(params[i] - h);
             m.params[i] = params[i];
             // The routing must not flip inside the difference, or the check is meaningless.
-            assert_eq!(lp.expert_load, lm.expert_load, "routing flipped at param {i}");
+            assert_eq!(
+                lp.expert_load, lm.expert_load,
+                "routing flipped at param {i}"
+            );
             let num = (lp.total - lm.total) / (2.0 * h);
             let abs = (num - analytic[i]).abs();
             let rel = abs / (1e-6 + num.abs().max(analytic[i].abs()));
             if abs > 1e-8 {
                 worst = worst.max(rel);
-                let name = &m.layout.entries.iter().find(|e| e.range().contains(&i)).unwrap().name;
-                assert!(rel < 1e-5, "{name} (flat {i}): numeric {num} analytic {} rel {rel:.2e}", analytic[i]);
+                let name = &m
+                    .layout
+                    .entries
+                    .iter()
+                    .find(|e| e.range().contains(&i))
+                    .unwrap()
+                    .name;
+                assert!(
+                    rel < 1e-5,
+                    "{name} (flat {i}): numeric {num} analytic {} rel {rel:.2e}",
+                    analytic[i]
+                );
             }
         }
-        eprintln!("whole-model gradcheck: {} params, worst rel err {worst:.2e}", params.len());
+        eprintln!(
+            "whole-model gradcheck: {} params, worst rel err {worst:.2e}",
+            params.len()
+        );
     }
 
     #[test]
@@ -457,7 +740,12 @@ mod tests {
 
     #[test]
     fn whole_model_gradcheck_gqa_norm_topk() {
-        gradcheck_model(ModelConfig { num_attention_heads: 4, num_key_value_heads: 2, norm_topk_prob: true, ..tiny() });
+        gradcheck_model(ModelConfig {
+            num_attention_heads: 4,
+            num_key_value_heads: 2,
+            norm_topk_prob: true,
+            ..tiny()
+        });
     }
 
     #[test]
@@ -473,12 +761,19 @@ mod tests {
         let cfg = tiny();
         let m64 = Model::<f64>::new(cfg.clone(), 3).unwrap();
         let p32: Vec<f32> = m64.params.iter().map(|&x| x as f32).collect();
-        let mut m64 = Model::<f64>::from_params(cfg.clone(), p32.iter().map(|&x| x as f64).collect()).unwrap();
+        let mut m64 =
+            Model::<f64>::from_params(cfg.clone(), p32.iter().map(|&x| x as f64).collect())
+                .unwrap();
         let mut m32 = Model::<f32>::from_params(cfg, p32).unwrap();
         let tokens = [1u32, 2, 3, 4, 5, 6];
         let targets = [2u32, 3, 4, 5, 6, 7];
         let a = m64.forward(&Cpu, &tokens, &targets, 2, 3).unwrap();
         let b = m32.forward(&Cpu, &tokens, &targets, 2, 3).unwrap();
-        assert!((a.total - b.total).abs() < 1e-5 * a.total, "{} vs {}", a.total, b.total);
+        assert!(
+            (a.total - b.total).abs() < 1e-5 * a.total,
+            "{} vs {}",
+            a.total,
+            b.total
+        );
     }
 }

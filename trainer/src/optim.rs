@@ -91,8 +91,17 @@ pub struct AdamW<T> {
 impl<T: Float> AdamW<T> {
     /// Fresh state for `layout`.
     pub fn new(layout: &ParamLayout) -> Self {
-        let groups = layout.entries.iter().map(|e| (e.range(), e.kind == ParamKind::Matrix)).collect();
-        AdamW { m: vec![T::zero(); layout.total], v: vec![T::zero(); layout.total], step: 0, groups }
+        let groups = layout
+            .entries
+            .iter()
+            .map(|e| (e.range(), e.kind == ParamKind::Matrix))
+            .collect();
+        AdamW {
+            m: vec![T::zero(); layout.total],
+            v: vec![T::zero(); layout.total],
+            step: 0,
+            groups,
+        }
     }
 
     /// One update with learning rate `lr`.
@@ -103,7 +112,12 @@ impl<T: Float> AdamW<T> {
         let bc2 = 1.0 - cfg.beta2.powi(t);
         let step_size = T::of(lr / bc1);
         let bc2_sqrt = T::of(bc2.sqrt());
-        let (b1w, b2, b2w, eps) = (T::of(1.0 - cfg.beta1), T::of(cfg.beta2), T::of(1.0 - cfg.beta2), T::of(cfg.eps));
+        let (b1w, b2, b2w, eps) = (
+            T::of(1.0 - cfg.beta1),
+            T::of(cfg.beta2),
+            T::of(1.0 - cfg.beta2),
+            T::of(cfg.eps),
+        );
         for (range, decays) in &self.groups {
             let shrink = T::of(1.0 - lr * if *decays { cfg.weight_decay } else { 0.0 });
             for i in range.clone() {
@@ -126,7 +140,12 @@ mod tests {
 
     #[test]
     fn schedule_warms_up_then_decays_to_min() {
-        let c = AdamWConfig { lr: 1.0, min_lr: 0.1, warmup_steps: 4, ..Default::default() };
+        let c = AdamWConfig {
+            lr: 1.0,
+            min_lr: 0.1,
+            warmup_steps: 4,
+            ..Default::default()
+        };
         assert_eq!(lr_at(&c, 0, 100), 0.25);
         assert_eq!(lr_at(&c, 3, 100), 1.0);
         assert!((lr_at(&c, 4, 100) - 1.0).abs() < 1e-12);
@@ -152,7 +171,10 @@ mod tests {
         let mut opt = AdamW::<f64>::new(&layout);
         let mut p = vec![1.0; layout.total];
         let g = vec![0.0; layout.total];
-        let oc = AdamWConfig { weight_decay: 0.5, ..Default::default() };
+        let oc = AdamWConfig {
+            weight_decay: 0.5,
+            ..Default::default()
+        };
         opt.update(&oc, &mut p, &g, 0.1);
         let at = |n: &str| p[layout.get(n).unwrap().offset];
         assert_eq!(at("model.norm.weight"), 1.0);

@@ -98,34 +98,109 @@ pub struct ParamLayout {
 impl ParamLayout {
     /// The layout of an `OlmoeForCausalLM` with config `cfg`.
     pub fn olmoe(cfg: &ModelConfig) -> Self {
-        let (c, f, v, e) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size, cfg.num_experts);
+        let (c, f, v, e) = (
+            cfg.hidden_size,
+            cfg.intermediate_size,
+            cfg.vocab_size,
+            cfg.num_experts,
+        );
         let kv = cfg.kv_dim();
         let mut b = Builder::default();
         let embed = b.push("model.embed_tokens.weight", &[v, c], ParamKind::Embedding);
         let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
         for l in 0..cfg.num_hidden_layers {
             let p = format!("model.layers.{l}");
-            let wq = b.push(&format!("{p}.self_attn.q_proj.weight"), &[c, c], ParamKind::Matrix);
-            let wk = b.push(&format!("{p}.self_attn.k_proj.weight"), &[kv, c], ParamKind::Matrix);
-            let wv = b.push(&format!("{p}.self_attn.v_proj.weight"), &[kv, c], ParamKind::Matrix);
-            let wo = b.push(&format!("{p}.self_attn.o_proj.weight"), &[c, c], ParamKind::Matrix);
-            let q_norm = b.push(&format!("{p}.self_attn.q_norm.weight"), &[c], ParamKind::Norm);
-            let k_norm = b.push(&format!("{p}.self_attn.k_norm.weight"), &[kv], ParamKind::Norm);
+            let wq = b.push(
+                &format!("{p}.self_attn.q_proj.weight"),
+                &[c, c],
+                ParamKind::Matrix,
+            );
+            let wk = b.push(
+                &format!("{p}.self_attn.k_proj.weight"),
+                &[kv, c],
+                ParamKind::Matrix,
+            );
+            let wv = b.push(
+                &format!("{p}.self_attn.v_proj.weight"),
+                &[kv, c],
+                ParamKind::Matrix,
+            );
+            let wo = b.push(
+                &format!("{p}.self_attn.o_proj.weight"),
+                &[c, c],
+                ParamKind::Matrix,
+            );
+            let q_norm = b.push(
+                &format!("{p}.self_attn.q_norm.weight"),
+                &[c],
+                ParamKind::Norm,
+            );
+            let k_norm = b.push(
+                &format!("{p}.self_attn.k_norm.weight"),
+                &[kv],
+                ParamKind::Norm,
+            );
             let router = b.push(&format!("{p}.mlp.gate.weight"), &[e, c], ParamKind::Matrix);
             let (mut gate, mut up, mut down) = (Vec::new(), Vec::new(), Vec::new());
             for x in 0..e {
-                gate.push(b.push(&format!("{p}.mlp.experts.{x}.gate_proj.weight"), &[f, c], ParamKind::Matrix));
-                up.push(b.push(&format!("{p}.mlp.experts.{x}.up_proj.weight"), &[f, c], ParamKind::Matrix));
-                down.push(b.push(&format!("{p}.mlp.experts.{x}.down_proj.weight"), &[c, f], ParamKind::Matrix));
+                gate.push(b.push(
+                    &format!("{p}.mlp.experts.{x}.gate_proj.weight"),
+                    &[f, c],
+                    ParamKind::Matrix,
+                ));
+                up.push(b.push(
+                    &format!("{p}.mlp.experts.{x}.up_proj.weight"),
+                    &[f, c],
+                    ParamKind::Matrix,
+                ));
+                down.push(b.push(
+                    &format!("{p}.mlp.experts.{x}.down_proj.weight"),
+                    &[c, f],
+                    ParamKind::Matrix,
+                ));
             }
-            let ln1 = b.push(&format!("{p}.input_layernorm.weight"), &[c], ParamKind::Norm);
-            let ln2 = b.push(&format!("{p}.post_attention_layernorm.weight"), &[c], ParamKind::Norm);
-            layers.push(LayerOffsets { ln1, wq, wk, wv, wo, q_norm, k_norm, ln2, router, gate, up, down });
+            let ln1 = b.push(
+                &format!("{p}.input_layernorm.weight"),
+                &[c],
+                ParamKind::Norm,
+            );
+            let ln2 = b.push(
+                &format!("{p}.post_attention_layernorm.weight"),
+                &[c],
+                ParamKind::Norm,
+            );
+            layers.push(LayerOffsets {
+                ln1,
+                wq,
+                wk,
+                wv,
+                wo,
+                q_norm,
+                k_norm,
+                ln2,
+                router,
+                gate,
+                up,
+                down,
+            });
         }
         let final_norm = b.push("model.norm.weight", &[c], ParamKind::Norm);
         let lm_head = b.push("lm_head.weight", &[v, c], ParamKind::Matrix);
-        let by_name = b.entries.iter().enumerate().map(|(i, e)| (e.name.clone(), i)).collect();
-        ParamLayout { total: b.total, entries: b.entries, by_name, embed, layers, final_norm, lm_head }
+        let by_name = b
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.name.clone(), i))
+            .collect();
+        ParamLayout {
+            total: b.total,
+            entries: b.entries,
+            by_name,
+            embed,
+            layers,
+            final_norm,
+            lm_head,
+        }
     }
 
     /// The entry called `name`, if any.
@@ -143,7 +218,12 @@ struct Builder {
 impl Builder {
     fn push(&mut self, name: &str, shape: &[usize], kind: ParamKind) -> usize {
         let offset = self.total;
-        let e = ParamEntry { name: name.to_string(), shape: shape.to_vec(), offset, kind };
+        let e = ParamEntry {
+            name: name.to_string(),
+            shape: shape.to_vec(),
+            offset,
+            kind,
+        };
         self.total += e.len();
         self.entries.push(e);
         offset
@@ -166,9 +246,17 @@ mod tests {
         assert_eq!(next, l.total);
         let q = l.get("model.layers.1.self_attn.q_proj.weight").unwrap();
         assert_eq!(q.offset, l.layers[1].wq);
-        assert_eq!(l.get("model.layers.0.mlp.experts.3.down_proj.weight").unwrap().shape, vec![32, 16]);
+        assert_eq!(
+            l.get("model.layers.0.mlp.experts.3.down_proj.weight")
+                .unwrap()
+                .shape,
+            vec![32, 16]
+        );
         assert_eq!(l.get("lm_head.weight").unwrap().kind, ParamKind::Matrix);
-        assert_eq!(l.get("model.embed_tokens.weight").unwrap().kind, ParamKind::Embedding);
+        assert_eq!(
+            l.get("model.embed_tokens.weight").unwrap().kind,
+            ParamKind::Embedding
+        );
         // 2 layers x (4 attn mats + 2 qk norms + router + 4 experts x 3 + 2 norms) + embed + norm + head
         assert_eq!(l.entries.len(), 2 * (4 + 2 + 1 + 12 + 2) + 3);
     }

@@ -65,7 +65,12 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             model: ModelConfig::default(),
-            optim: AdamWConfig { lr: 3e-3, min_lr: 3e-4, warmup_steps: 4, ..AdamWConfig::default() },
+            optim: AdamWConfig {
+                lr: 3e-3,
+                min_lr: 3e-4,
+                warmup_steps: 4,
+                ..AdamWConfig::default()
+            },
             seq_len: 32,
             micro_batch: 4,
             grad_accum: 2,
@@ -90,17 +95,22 @@ impl TrainConfig {
 
     /// Reads a TOML config file.
     pub fn from_file(path: &Path) -> Result<Self, Error> {
-        let s = std::fs::read_to_string(path).map_err(|e| Error::io(format!("read {}", path.display()), e))?;
+        let s = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("read {}", path.display()), e))?;
         Self::from_toml(&s)
     }
 
     fn validate(&self) -> Result<(), Error> {
         self.model.validate()?;
         if self.seq_len == 0 || self.micro_batch == 0 || self.grad_accum == 0 || self.steps == 0 {
-            return Err(Error::Config("seq_len, micro_batch, grad_accum and steps must be positive".into()));
+            return Err(Error::Config(
+                "seq_len, micro_batch, grad_accum and steps must be positive".into(),
+            ));
         }
         if self.seq_len > self.model.max_position_embeddings {
-            return Err(Error::Config("seq_len exceeds model.max_position_embeddings".into()));
+            return Err(Error::Config(
+                "seq_len exceeds model.max_position_embeddings".into(),
+            ));
         }
         if !(0.0..1.0).contains(&self.eval_fraction) {
             return Err(Error::Config("eval_fraction must be in [0, 1)".into()));
@@ -138,7 +148,11 @@ pub struct Summary {
     pub params: usize,
 }
 
-fn eval_loss(model: &mut Model<f32>, loader: &mut Loader<'_>, cfg: &TrainConfig) -> Result<f64, Error> {
+fn eval_loss(
+    model: &mut Model<f32>,
+    loader: &mut Loader<'_>,
+    cfg: &TrainConfig,
+) -> Result<f64, Error> {
     let (b, t) = (cfg.micro_batch, cfg.seq_len);
     let start = loader.pos();
     let mut sum = 0.0;
@@ -158,11 +172,15 @@ fn truncate_metrics(path: &Path, step: u64) -> Result<(), Error> {
     if !path.exists() {
         return Ok(());
     }
-    let s = std::fs::read_to_string(path).map_err(|e| Error::io(format!("read {}", path.display()), e))?;
+    let s = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("read {}", path.display()), e))?;
     let kept: String = s
         .lines()
         .filter(|l| {
-            serde_json::from_str::<serde_json::Value>(l).ok().and_then(|v| v["step"].as_u64()).is_some_and(|s| s <= step)
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .and_then(|v| v["step"].as_u64())
+                .is_some_and(|s| s <= step)
         })
         .map(|l| format!("{l}\n"))
         .collect();
@@ -171,17 +189,34 @@ fn truncate_metrics(path: &Path, step: u64) -> Result<(), Error> {
 
 /// Trains a model on `source`, writing metrics, checkpoints and the final HF export
 /// under `out_dir`.
-pub fn train(config: TrainConfig, source: &dyn TokenSource, out_dir: &Path) -> Result<Summary, Error> {
+pub fn train(
+    config: TrainConfig,
+    source: &dyn TokenSource,
+    out_dir: &Path,
+) -> Result<Summary, Error> {
     config.validate()?;
     let cfg = &config;
-    std::fs::create_dir_all(out_dir).map_err(|e| Error::io(format!("create {}", out_dir.display()), e))?;
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| Error::io(format!("create {}", out_dir.display()), e))?;
     let ckpt_root = out_dir.join("checkpoints");
     let metrics_path = out_dir.join("metrics.jsonl");
     let mut model = Model::<f32>::new(cfg.model.clone(), cfg.seed)?;
     let mut opt = AdamW::<f32>::new(&model.layout);
-    let mut train_data = Loader::new(source, Split::Train, cfg.seed, cfg.eval_fraction, cfg.model.eos_token_id)?;
+    let mut train_data = Loader::new(
+        source,
+        Split::Train,
+        cfg.seed,
+        cfg.eval_fraction,
+        cfg.model.eos_token_id,
+    )?;
     let mut eval_data = if cfg.eval_fraction > 0.0 {
-        Some(Loader::new(source, Split::Eval, cfg.seed, cfg.eval_fraction, cfg.model.eos_token_id)?)
+        Some(Loader::new(
+            source,
+            Split::Eval,
+            cfg.seed,
+            cfg.eval_fraction,
+            cfg.model.eos_token_id,
+        )?)
     } else {
         None
     };
@@ -190,7 +225,10 @@ pub fn train(config: TrainConfig, source: &dyn TokenSource, out_dir: &Path) -> R
         if let Some(dir) = checkpoint::latest(&ckpt_root)? {
             let st = checkpoint::load(&dir, &mut model, &mut opt)?;
             if st.config_toml != cfg.identity() {
-                return Err(Error::Config(format!("{} was written with a different config", dir.display())));
+                return Err(Error::Config(format!(
+                    "{} was written with a different config",
+                    dir.display()
+                )));
             }
             train_data.seek(st.data);
             (step, tokens, resumed_from) = (st.step, st.tokens, Some(st.step));
@@ -207,7 +245,9 @@ pub fn train(config: TrainConfig, source: &dyn TokenSource, out_dir: &Path) -> R
         .open(&metrics_path)
         .map_err(|e| Error::io(format!("open {}", metrics_path.display()), e))?;
     let mut log = |v: serde_json::Value| -> Result<(), Error> {
-        writeln!(metrics, "{v}").and_then(|_| metrics.flush()).map_err(|e| Error::io("write metrics", e))
+        writeln!(metrics, "{v}")
+            .and_then(|_| metrics.flush())
+            .map_err(|e| Error::io("write metrics", e))
     };
     let (b, t) = (cfg.micro_batch, cfg.seq_len);
     let end = cfg.stop_at.unwrap_or(cfg.steps).min(cfg.steps);
@@ -226,13 +266,21 @@ pub fn train(config: TrainConfig, source: &dyn TokenSource, out_dir: &Path) -> R
             let parts = model.forward(&Cpu, &x, &y, b, t)?;
             model.backward(&Cpu, 1.0 / cfg.grad_accum as f64)?;
             let k = cfg.grad_accum as f64;
-            (loss, ce, aux, z) = (loss + parts.total / k, ce + parts.ce / k, aux + parts.aux / k, z + parts.z / k);
+            (loss, ce, aux, z) = (
+                loss + parts.total / k,
+                ce + parts.ce / k,
+                aux + parts.aux / k,
+                z + parts.z / k,
+            );
             for (acc, l) in load.iter_mut().zip(&parts.expert_load) {
                 acc.iter_mut().zip(l).for_each(|(a, b)| *a += b);
             }
         }
         if !loss.is_finite() {
-            return Err(Error::State(format!("loss became {loss} at step {}", step + 1)));
+            return Err(Error::State(format!(
+                "loss became {loss} at step {}",
+                step + 1
+            )));
         }
         let gnorm = clip_grad_norm(&mut model.grads, cfg.optim.grad_clip);
         {
@@ -244,8 +292,14 @@ pub fn train(config: TrainConfig, source: &dyn TokenSource, out_dir: &Path) -> R
         tokens += step_tokens;
         final_loss = loss;
         let assigned = (b * t * cfg.grad_accum * cfg.model.num_experts_per_tok) as f64;
-        let load_frac: Vec<Vec<f64>> =
-            load.iter().map(|l| l.iter().map(|&c| (c as f64 / assigned * 1e4).round() / 1e4).collect()).collect();
+        let load_frac: Vec<Vec<f64>> = load
+            .iter()
+            .map(|l| {
+                l.iter()
+                    .map(|&c| (c as f64 / assigned * 1e4).round() / 1e4)
+                    .collect()
+            })
+            .collect();
         log(serde_json::json!({
             "step": step, "loss": loss, "ce": ce, "aux_loss": aux, "z_loss": z, "lr": lr,
             "grad_norm": gnorm, "tokens": tokens,
@@ -261,7 +315,12 @@ pub fn train(config: TrainConfig, source: &dyn TokenSource, out_dir: &Path) -> R
             }
         }
         if (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || last {
-            let st = TrainState { step, tokens, data: train_data.pos(), config_toml: cfg.identity() };
+            let st = TrainState {
+                step,
+                tokens,
+                data: train_data.pos(),
+                config_toml: cfg.identity(),
+            };
             checkpoint::save(&ckpt_root, &model, &opt, &st, cfg.keep_checkpoints)?;
         }
         tracing::info!(step, loss, lr, gnorm, "step");
@@ -297,7 +356,11 @@ mod tests {
                     let mut tok = 2 + r.below(62) as u32;
                     (0..len)
                         .map(|_| {
-                            tok = if r.uniform() < 0.8 { 2 + (tok * 7 + 3) % 62 } else { 2 + r.below(62) as u32 };
+                            tok = if r.uniform() < 0.8 {
+                                2 + (tok * 7 + 3) % 62
+                            } else {
+                                2 + r.below(62) as u32
+                            };
                             tok
                         })
                         .collect()
@@ -312,12 +375,24 @@ mod tests {
             .lines()
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
             .filter(|v| v.get("loss").is_some())
-            .map(|v| (v["step"].as_u64().unwrap(), v["loss"].as_f64().unwrap().to_bits()))
+            .map(|v| {
+                (
+                    v["step"].as_u64().unwrap(),
+                    v["loss"].as_f64().unwrap().to_bits(),
+                )
+            })
             .collect()
     }
 
     fn small() -> TrainConfig {
-        TrainConfig { steps: 6, checkpoint_every: 3, eval_every: 3, seq_len: 16, micro_batch: 2, ..TrainConfig::default() }
+        TrainConfig {
+            steps: 6,
+            checkpoint_every: 3,
+            eval_every: 3,
+            seq_len: 16,
+            micro_batch: 2,
+            ..TrainConfig::default()
+        }
     }
 
     #[test]
@@ -327,30 +402,56 @@ mod tests {
         assert_eq!(c.model.num_experts, 4);
         assert_eq!(TrainConfig::from_toml("steps = 3").unwrap().steps, 3);
         assert!(TrainConfig::from_toml("stepz = 3").is_err());
-        assert!(TrainConfig::from_toml("[model]\nhidden_size = 30\nnum_attention_heads = 4").is_ok());
+        assert!(
+            TrainConfig::from_toml("[model]\nhidden_size = 30\nnum_attention_heads = 4").is_ok()
+        );
     }
 
     #[test]
     fn loss_decreases_and_outputs_exist() {
         let src = corpus(200);
         let dir = tempfile::tempdir().unwrap();
-        let cfg = TrainConfig { steps: 30, checkpoint_every: 0, eval_every: 10, ..TrainConfig::default() };
+        let cfg = TrainConfig {
+            steps: 30,
+            checkpoint_every: 0,
+            eval_every: 10,
+            ..TrainConfig::default()
+        };
         let s = train(cfg, &src, dir.path()).unwrap();
         assert_eq!(s.steps, 30);
         let l = losses(dir.path());
         let first = f64::from_bits(l[0].1);
-        assert!((first - 64f64.ln()).abs() < 0.3, "initial loss {first} should be near ln(64)");
-        assert!(s.final_loss < first - 0.5, "loss did not fall: {first} -> {}", s.final_loss);
+        assert!(
+            (first - 64f64.ln()).abs() < 0.3,
+            "initial loss {first} should be near ln(64)"
+        );
+        assert!(
+            s.final_loss < first - 0.5,
+            "loss did not fall: {first} -> {}",
+            s.final_loss
+        );
         assert!(s.final_eval_loss.unwrap() < first - 0.3);
         assert!(dir.path().join("hf/model.safetensors").exists());
-        let ck = checkpoint::latest(&dir.path().join("checkpoints")).unwrap().unwrap();
+        let ck = checkpoint::latest(&dir.path().join("checkpoints"))
+            .unwrap()
+            .unwrap();
         assert!(ck.ends_with("step_00000030"));
-        let line: serde_json::Value =
-            serde_json::from_str(std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap().lines().next().unwrap())
-                .unwrap();
+        let line: serde_json::Value = serde_json::from_str(
+            std::fs::read_to_string(dir.path().join("metrics.jsonl"))
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap(),
+        )
+        .unwrap();
         let load = line["expert_load"].as_array().unwrap();
         assert_eq!(load.len(), 2);
-        let sum: f64 = load[0].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).sum();
+        let sum: f64 = load[0]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .sum();
         assert!((sum - 1.0).abs() < 1e-3);
     }
 
@@ -360,7 +461,15 @@ mod tests {
         let a = tempfile::tempdir().unwrap();
         train(small(), &src, a.path()).unwrap();
         let b = tempfile::tempdir().unwrap();
-        let first = train(TrainConfig { stop_at: Some(4), ..small() }, &src, b.path()).unwrap();
+        let first = train(
+            TrainConfig {
+                stop_at: Some(4),
+                ..small()
+            },
+            &src,
+            b.path(),
+        )
+        .unwrap();
         assert_eq!(first.steps, 4);
         // Simulate a crash after step 4 was logged but before its checkpoint: resume
         // must go back to step 3, drop the stale metric line, and redo step 4.
@@ -380,8 +489,22 @@ mod tests {
     fn resume_refuses_a_changed_config() {
         let src = corpus(30);
         let d = tempfile::tempdir().unwrap();
-        train(TrainConfig { stop_at: Some(3), ..small() }, &src, d.path()).unwrap();
-        let changed = TrainConfig { optim: AdamWConfig { lr: 1.0, ..small().optim }, ..small() };
+        train(
+            TrainConfig {
+                stop_at: Some(3),
+                ..small()
+            },
+            &src,
+            d.path(),
+        )
+        .unwrap();
+        let changed = TrainConfig {
+            optim: AdamWConfig {
+                lr: 1.0,
+                ..small().optim
+            },
+            ..small()
+        };
         let e = train(changed, &src, d.path()).unwrap_err();
         assert!(e.to_string().contains("different config"), "{e}");
     }

@@ -34,7 +34,11 @@ pub fn forward<T: Float>(out: &mut [T], att: &mut [T], q: &[T], k: &[T], v: &[T]
         .zip(att.par_chunks_mut(h * t * t))
         .enumerate()
         .for_each(|(b, (ob, ab))| {
-            let (qb, kb, vb) = (&q[b * t * c..][..t * c], &k[b * t * ckv..][..t * ckv], &v[b * t * ckv..][..t * ckv]);
+            let (qb, kb, vb) = (
+                &q[b * t * c..][..t * c],
+                &k[b * t * ckv..][..t * ckv],
+                &v[b * t * ckv..][..t * ckv],
+            );
             for hd in 0..h {
                 let kvh = hd / group;
                 for i in 0..t {
@@ -94,7 +98,11 @@ pub fn backward<T: Float>(
         .zip(dv.par_chunks_mut(t * ckv))
         .enumerate()
         .for_each(|(b, ((dqb, dkb), dvb))| {
-            let (qb, kb, vb) = (&q[b * t * c..][..t * c], &k[b * t * ckv..][..t * ckv], &v[b * t * ckv..][..t * ckv]);
+            let (qb, kb, vb) = (
+                &q[b * t * c..][..t * c],
+                &k[b * t * ckv..][..t * ckv],
+                &v[b * t * ckv..][..t * ckv],
+            );
             let ab = &att[b * h * t * t..][..h * t * t];
             let db = &dout[b * t * c..][..t * c];
             let mut dp = vec![T::zero(); t];
@@ -160,14 +168,32 @@ mod tests {
 
     #[test]
     fn gradcheck_mha_and_gqa() {
-        gradcheck_shape(AttnShape { batch: 2, seq: 4, heads: 2, kv_heads: 2, head_dim: 3 });
-        gradcheck_shape(AttnShape { batch: 1, seq: 3, heads: 4, kv_heads: 2, head_dim: 2 });
+        gradcheck_shape(AttnShape {
+            batch: 2,
+            seq: 4,
+            heads: 2,
+            kv_heads: 2,
+            head_dim: 3,
+        });
+        gradcheck_shape(AttnShape {
+            batch: 1,
+            seq: 3,
+            heads: 4,
+            kv_heads: 2,
+            head_dim: 2,
+        });
     }
 
     #[test]
     fn is_causal() {
         // Changing a later key/value must not change earlier outputs.
-        let s = AttnShape { batch: 1, seq: 4, heads: 1, kv_heads: 1, head_dim: 2 };
+        let s = AttnShape {
+            batch: 1,
+            seq: 4,
+            heads: 1,
+            kv_heads: 1,
+            head_dim: 2,
+        };
         let mut r = Rng::new(1);
         let q = rand_vec(&mut r, 8, 1.0);
         let k = rand_vec(&mut r, 8, 1.0);

@@ -26,7 +26,11 @@ pub struct BalanceStats {
 impl BalanceStats {
     /// Empty statistics for `e` experts.
     pub fn new(e: usize) -> Self {
-        BalanceStats { counts: vec![0.0; e], prob_sum: vec![0.0; e], rows: 0.0 }
+        BalanceStats {
+            counts: vec![0.0; e],
+            prob_sum: vec![0.0; e],
+            rows: 0.0,
+        }
     }
 
     /// Adds one layer's probabilities (`[n, e]`) and top-k indices (`[n, k]`).
@@ -50,14 +54,24 @@ impl BalanceStats {
         }
         let e = self.counts.len() as f64;
         let r2 = self.rows * self.rows;
-        e * self.counts.iter().zip(&self.prob_sum).map(|(c, p)| c * p).sum::<f64>() / r2
+        e * self
+            .counts
+            .iter()
+            .zip(&self.prob_sum)
+            .map(|(c, p)| c * p)
+            .sum::<f64>()
+            / r2
     }
 
     /// Accumulates `scale * d(loss)/d(probs)` for one layer's probabilities.
     pub fn backward<T: Float>(&self, dprobs: &mut [T], scale: f64) {
         let e = self.counts.len();
         let r2 = self.rows * self.rows;
-        let g: Vec<T> = self.counts.iter().map(|c| T::of(scale * e as f64 * c / r2)).collect();
+        let g: Vec<T> = self
+            .counts
+            .iter()
+            .map(|c| T::of(scale * e as f64 * c / r2))
+            .collect();
         dprobs.par_chunks_mut(e).for_each(|row| {
             for (d, &gi) in row.iter_mut().zip(&g) {
                 *d += gi;
@@ -72,13 +86,24 @@ pub fn z_loss_sum<T: Float>(lse: &[T]) -> f64 {
 }
 
 /// Accumulates `scale * d/dlogits (sum lse^2 / rows)` = `scale * 2 lse p / rows`.
-pub fn z_loss_backward<T: Float>(dlogits: &mut [T], probs: &[T], lse: &[T], e: usize, rows: f64, scale: f64) {
-    dlogits.par_chunks_mut(e).zip(probs.par_chunks(e)).zip(lse.par_iter()).for_each(|((d, p), &l)| {
-        let g = T::of(2.0 * scale / rows) * l;
-        for (di, &pi) in d.iter_mut().zip(p) {
-            *di += g * pi;
-        }
-    });
+pub fn z_loss_backward<T: Float>(
+    dlogits: &mut [T],
+    probs: &[T],
+    lse: &[T],
+    e: usize,
+    rows: f64,
+    scale: f64,
+) {
+    dlogits
+        .par_chunks_mut(e)
+        .zip(probs.par_chunks(e))
+        .zip(lse.par_iter())
+        .for_each(|((d, p), &l)| {
+            let g = T::of(2.0 * scale / rows) * l;
+            for (di, &pi) in d.iter_mut().zip(p) {
+                *di += g * pi;
+            }
+        });
 }
 
 #[cfg(test)]

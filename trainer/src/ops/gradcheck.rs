@@ -25,9 +25,16 @@ pub fn check(name: &str, x: &[f64], analytic: &[f64], mut f: impl FnMut(&[f64]) 
         // Accept either a small relative or a tiny absolute error (near-zero gradients).
         let e = if abs < 1e-8 { 0.0 } else { err };
         worst = worst.max(e);
-        assert!(e < 1e-5, "{name}[{i}]: numeric {num} vs analytic {} (rel {err:.3e})", analytic[i]);
+        assert!(
+            e < 1e-5,
+            "{name}[{i}]: numeric {num} vs analytic {} (rel {err:.3e})",
+            analytic[i]
+        );
     }
-    eprintln!("gradcheck {name}: {} entries, worst rel err {worst:.2e}", x.len());
+    eprintln!(
+        "gradcheck {name}: {} entries, worst rel err {worst:.2e}",
+        x.len()
+    );
 }
 
 /// A fixed random projection of an output, so a vector-valued op becomes a scalar loss

@@ -29,13 +29,22 @@ pub fn forward<T: Float>(y: &mut [T], x: &[T], w: &[T], n: usize, i: usize, o: u
         return;
     }
     let wv = view(w, o, i);
-    y.par_chunks_mut(BLOCK * o).zip(x.par_chunks(BLOCK * i)).for_each(|(yc, xc)| {
-        let rows = yc.len() / o;
-        general_mat_mul(T::one(), &view(xc, rows, i), &wv.t(), T::zero(), &mut view_mut(yc, rows, o));
-    });
+    y.par_chunks_mut(BLOCK * o)
+        .zip(x.par_chunks(BLOCK * i))
+        .for_each(|(yc, xc)| {
+            let rows = yc.len() / o;
+            general_mat_mul(
+                T::one(),
+                &view(xc, rows, i),
+                &wv.t(),
+                T::zero(),
+                &mut view_mut(yc, rows, o),
+            );
+        });
 }
 
 /// Backward of [`forward`]: `dx += dy · w` and `dw += dy^T · x`.
+#[allow(clippy::too_many_arguments)]
 pub fn backward<T: Float>(
     dx: Option<&mut [T]>,
     dw: &mut [T],
@@ -54,19 +63,35 @@ pub fn backward<T: Float>(
     if let Some(dx) = dx {
         assert_eq!(dx.len(), n * i);
         let wv = view(w, o, i);
-        dx.par_chunks_mut(BLOCK * i).zip(dy.par_chunks(BLOCK * o)).for_each(|(dxc, dyc)| {
-            let rows = dxc.len() / i;
-            general_mat_mul(T::one(), &view(dyc, rows, o), &wv, T::one(), &mut view_mut(dxc, rows, i));
-        });
+        dx.par_chunks_mut(BLOCK * i)
+            .zip(dy.par_chunks(BLOCK * o))
+            .for_each(|(dxc, dyc)| {
+                let rows = dxc.len() / i;
+                general_mat_mul(
+                    T::one(),
+                    &view(dyc, rows, o),
+                    &wv,
+                    T::one(),
+                    &mut view_mut(dxc, rows, i),
+                );
+            });
     }
     let dyv = view(dy, n, o);
     let xv = view(x, n, i);
-    dw.par_chunks_mut(BLOCK * i).enumerate().for_each(|(bi, dwc)| {
-        let o0 = bi * BLOCK;
-        let rows = dwc.len() / i;
-        let dyt = dyv.slice(s![.., o0..o0 + rows]);
-        general_mat_mul(T::one(), &dyt.t(), &xv, T::one(), &mut view_mut(dwc, rows, i));
-    });
+    dw.par_chunks_mut(BLOCK * i)
+        .enumerate()
+        .for_each(|(bi, dwc)| {
+            let o0 = bi * BLOCK;
+            let rows = dwc.len() / i;
+            let dyt = dyv.slice(s![.., o0..o0 + rows]);
+            general_mat_mul(
+                T::one(),
+                &dyt.t(),
+                &xv,
+                T::one(),
+                &mut view_mut(dwc, rows, i),
+            );
+        });
 }
 
 #[cfg(test)]

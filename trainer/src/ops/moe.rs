@@ -46,14 +46,20 @@ pub fn plan(idx: &[u32], n: usize, k: usize, e: usize) -> Dispatch {
             fill[x] += 1;
         }
     }
-    Dispatch { offsets, token, pos }
+    Dispatch {
+        offsets,
+        token,
+        pos,
+    }
 }
 
 /// `xs[row] = x[token[row]]`.
 pub fn gather<T: Float>(xs: &mut [T], x: &[T], d: &Dispatch, c: usize) {
-    xs.par_chunks_mut(c).zip(d.token.par_iter()).for_each(|(row, &t)| {
-        row.copy_from_slice(&x[t as usize * c..][..c]);
-    });
+    xs.par_chunks_mut(c)
+        .zip(d.token.par_iter())
+        .for_each(|(row, &t)| {
+            row.copy_from_slice(&x[t as usize * c..][..c]);
+        });
 }
 
 /// Backward of [`gather`]: `dx[t] += sum over slots of dxs[pos[t, s]]`.
@@ -97,20 +103,26 @@ pub fn combine_backward<T: Float>(
     dw.par_iter_mut().enumerate().for_each(|(ts, g)| {
         let t = ts / k;
         let src = &ys[d.pos[ts] as usize * c..][..c];
-        *g += dout[t * c..][..c].iter().zip(src).map(|(&a, &b)| a * b).sum::<T>();
+        *g += dout[t * c..][..c]
+            .iter()
+            .zip(src)
+            .map(|(&a, &b)| a * b)
+            .sum::<T>();
     });
     // Each sorted row belongs to exactly one (token, slot), so rows are independent.
     let mut slot_of = vec![0u32; d.token.len()];
     for (ts, &p) in d.pos.iter().enumerate() {
         slot_of[p as usize] = ts as u32;
     }
-    dys.par_chunks_mut(c).zip(slot_of.par_iter()).for_each(|(row, &ts)| {
-        let t = ts as usize / k;
-        let ws = w[ts as usize];
-        for (a, &g) in row.iter_mut().zip(&dout[t * c..][..c]) {
-            *a += ws * g;
-        }
-    });
+    dys.par_chunks_mut(c)
+        .zip(slot_of.par_iter())
+        .for_each(|(row, &ts)| {
+            let t = ts as usize / k;
+            let ws = w[ts as usize];
+            for (a, &g) in row.iter_mut().zip(&dout[t * c..][..c]) {
+                *a += ws * g;
+            }
+        });
 }
 
 #[cfg(test)]
@@ -129,7 +141,10 @@ mod tests {
             for s in 0..2 {
                 let p = d.pos[t * 2 + s] as usize;
                 assert_eq!(d.token[p] as usize, t);
-                assert!(p >= d.offsets[idx[t * 2 + s] as usize] && p < d.offsets[idx[t * 2 + s] as usize + 1]);
+                assert!(
+                    p >= d.offsets[idx[t * 2 + s] as usize]
+                        && p < d.offsets[idx[t * 2 + s] as usize + 1]
+                );
             }
         }
     }

@@ -9,20 +9,34 @@ use crate::float::Float;
 
 /// Normalises each of the `n` rows of width `c`; stores `1/rms` per row in `rstd`.
 pub fn forward<T: Float>(out: &mut [T], rstd: &mut [T], x: &[T], w: &[T], c: usize, eps: f64) {
-    out.par_chunks_mut(c).zip(rstd.par_iter_mut()).zip(x.par_chunks(c)).for_each(|((o, r), xr)| {
-        let ms = xr.iter().map(|&v| v * v).sum::<T>() / T::of(c as f64);
-        let rs = T::one() / (ms + T::of(eps)).sqrt();
-        *r = rs;
-        for j in 0..c {
-            o[j] = w[j] * (xr[j] * rs);
-        }
-    });
+    out.par_chunks_mut(c)
+        .zip(rstd.par_iter_mut())
+        .zip(x.par_chunks(c))
+        .for_each(|((o, r), xr)| {
+            let ms = xr.iter().map(|&v| v * v).sum::<T>() / T::of(c as f64);
+            let rs = T::one() / (ms + T::of(eps)).sqrt();
+            *r = rs;
+            for j in 0..c {
+                o[j] = w[j] * (xr[j] * rs);
+            }
+        });
 }
 
 /// Backward of [`forward`]: accumulates into `dx` and `dw`.
-pub fn backward<T: Float>(dx: &mut [T], dw: &mut [T], dout: &[T], x: &[T], w: &[T], rstd: &[T], c: usize) {
-    dx.par_chunks_mut(c).zip(dout.par_chunks(c)).zip(x.par_chunks(c)).zip(rstd.par_iter()).for_each(
-        |(((dxr, dor), xr), &rs)| {
+pub fn backward<T: Float>(
+    dx: &mut [T],
+    dw: &mut [T],
+    dout: &[T],
+    x: &[T],
+    w: &[T],
+    rstd: &[T],
+    c: usize,
+) {
+    dx.par_chunks_mut(c)
+        .zip(dout.par_chunks(c))
+        .zip(x.par_chunks(c))
+        .zip(rstd.par_iter())
+        .for_each(|(((dxr, dor), xr), &rs)| {
             // d/dx of x*rs: rs * (g - xhat * mean(g * xhat)) with g = dout * w.
             let mut m = T::zero();
             for j in 0..c {
@@ -32,8 +46,7 @@ pub fn backward<T: Float>(dx: &mut [T], dw: &mut [T], dout: &[T], x: &[T], w: &[
             for j in 0..c {
                 dxr[j] += rs * (dor[j] * w[j] - xr[j] * rs * m);
             }
-        },
-    );
+        });
     for ((dor, xr), &rs) in dout.chunks(c).zip(x.chunks(c)).zip(rstd) {
         for j in 0..c {
             dw[j] += dor[j] * xr[j] * rs;

@@ -39,36 +39,42 @@ impl<T: Float> RopeTables<T> {
 pub fn forward<T: Float>(out: &mut [T], x: &[T], tab: &RopeTables<T>, heads: usize, seq: usize) {
     let h = tab.half;
     let width = heads * 2 * h;
-    out.par_chunks_mut(width).zip(x.par_chunks(width)).enumerate().for_each(|(r, (o, xr))| {
-        let p = r % seq;
-        let (cs, sn) = (&tab.cos[p * h..(p + 1) * h], &tab.sin[p * h..(p + 1) * h]);
-        for hd in 0..heads {
-            let b = hd * 2 * h;
-            for i in 0..h {
-                let (x1, x2) = (xr[b + i], xr[b + h + i]);
-                o[b + i] = x1 * cs[i] - x2 * sn[i];
-                o[b + h + i] = x2 * cs[i] + x1 * sn[i];
+    out.par_chunks_mut(width)
+        .zip(x.par_chunks(width))
+        .enumerate()
+        .for_each(|(r, (o, xr))| {
+            let p = r % seq;
+            let (cs, sn) = (&tab.cos[p * h..(p + 1) * h], &tab.sin[p * h..(p + 1) * h]);
+            for hd in 0..heads {
+                let b = hd * 2 * h;
+                for i in 0..h {
+                    let (x1, x2) = (xr[b + i], xr[b + h + i]);
+                    o[b + i] = x1 * cs[i] - x2 * sn[i];
+                    o[b + h + i] = x2 * cs[i] + x1 * sn[i];
+                }
             }
-        }
-    });
+        });
 }
 
 /// Backward of [`forward`] (the transpose rotation), accumulated into `dx`.
 pub fn backward<T: Float>(dx: &mut [T], dout: &[T], tab: &RopeTables<T>, heads: usize, seq: usize) {
     let h = tab.half;
     let width = heads * 2 * h;
-    dx.par_chunks_mut(width).zip(dout.par_chunks(width)).enumerate().for_each(|(r, (d, g))| {
-        let p = r % seq;
-        let (cs, sn) = (&tab.cos[p * h..(p + 1) * h], &tab.sin[p * h..(p + 1) * h]);
-        for hd in 0..heads {
-            let b = hd * 2 * h;
-            for i in 0..h {
-                let (g1, g2) = (g[b + i], g[b + h + i]);
-                d[b + i] += g1 * cs[i] + g2 * sn[i];
-                d[b + h + i] += g2 * cs[i] - g1 * sn[i];
+    dx.par_chunks_mut(width)
+        .zip(dout.par_chunks(width))
+        .enumerate()
+        .for_each(|(r, (d, g))| {
+            let p = r % seq;
+            let (cs, sn) = (&tab.cos[p * h..(p + 1) * h], &tab.sin[p * h..(p + 1) * h]);
+            for hd in 0..heads {
+                let b = hd * 2 * h;
+                for i in 0..h {
+                    let (g1, g2) = (g[b + i], g[b + h + i]);
+                    d[b + i] += g1 * cs[i] + g2 * sn[i];
+                    d[b + h + i] += g2 * cs[i] - g1 * sn[i];
+                }
             }
-        }
-    });
+        });
 }
 
 #[cfg(test)]

@@ -8,50 +8,73 @@ use crate::float::Float;
 /// Row-wise softmax of `logits` (`[n, e]`); also stores each row's log-sum-exp,
 /// which the router z-loss needs.
 pub fn softmax_forward<T: Float>(probs: &mut [T], lse: &mut [T], logits: &[T], e: usize) {
-    probs.par_chunks_mut(e).zip(lse.par_iter_mut()).zip(logits.par_chunks(e)).for_each(|((p, l), x)| {
-        let mx = x.iter().fold(T::neg_infinity(), |a, &b| a.max(b));
-        let mut z = T::zero();
-        for (pi, &xi) in p.iter_mut().zip(x) {
-            *pi = (xi - mx).exp();
-            z += *pi;
-        }
-        for pi in p.iter_mut() {
-            *pi /= z;
-        }
-        *l = mx + z.ln();
-    });
+    probs
+        .par_chunks_mut(e)
+        .zip(lse.par_iter_mut())
+        .zip(logits.par_chunks(e))
+        .for_each(|((p, l), x)| {
+            let mx = x.iter().fold(T::neg_infinity(), |a, &b| a.max(b));
+            let mut z = T::zero();
+            for (pi, &xi) in p.iter_mut().zip(x) {
+                *pi = (xi - mx).exp();
+                z += *pi;
+            }
+            for pi in p.iter_mut() {
+                *pi /= z;
+            }
+            *l = mx + z.ln();
+        });
 }
 
 /// Backward of the softmax: `dlogits += p * (dp - sum(p * dp))`.
 pub fn softmax_backward<T: Float>(dlogits: &mut [T], dprobs: &[T], probs: &[T], e: usize) {
-    dlogits.par_chunks_mut(e).zip(dprobs.par_chunks(e)).zip(probs.par_chunks(e)).for_each(|((dl, dp), p)| {
-        let s = dp.iter().zip(p).map(|(&a, &b)| a * b).sum::<T>();
-        for j in 0..e {
-            dl[j] += p[j] * (dp[j] - s);
-        }
-    });
+    dlogits
+        .par_chunks_mut(e)
+        .zip(dprobs.par_chunks(e))
+        .zip(probs.par_chunks(e))
+        .for_each(|((dl, dp), p)| {
+            let s = dp.iter().zip(p).map(|(&a, &b)| a * b).sum::<T>();
+            for j in 0..e {
+                dl[j] += p[j] * (dp[j] - s);
+            }
+        });
 }
 
 /// Selects the `k` most probable experts per row (ties go to the lower index) and their
 /// weights: the probabilities themselves, or renormalised over the selection if `norm`.
 pub fn topk<T: Float>(idx: &mut [u32], w: &mut [T], probs: &[T], e: usize, k: usize, norm: bool) {
-    idx.par_chunks_mut(k).zip(w.par_chunks_mut(k)).zip(probs.par_chunks(e)).for_each(|((ix, wr), p)| {
-        let mut order: Vec<u32> = (0..e as u32).collect();
-        // Stable sort by descending probability keeps lower indices first on ties.
-        order.sort_by(|&a, &b| p[b as usize].partial_cmp(&p[a as usize]).unwrap_or(std::cmp::Ordering::Equal));
-        ix.copy_from_slice(&order[..k]);
-        for s in 0..k {
-            wr[s] = p[ix[s] as usize];
-        }
-        if norm {
-            let tot = wr.iter().copied().sum::<T>();
-            wr.iter_mut().for_each(|x| *x /= tot);
-        }
-    });
+    idx.par_chunks_mut(k)
+        .zip(w.par_chunks_mut(k))
+        .zip(probs.par_chunks(e))
+        .for_each(|((ix, wr), p)| {
+            let mut order: Vec<u32> = (0..e as u32).collect();
+            // Stable sort by descending probability keeps lower indices first on ties.
+            order.sort_by(|&a, &b| {
+                p[b as usize]
+                    .partial_cmp(&p[a as usize])
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            });
+            ix.copy_from_slice(&order[..k]);
+            for s in 0..k {
+                wr[s] = p[ix[s] as usize];
+            }
+            if norm {
+                let tot = wr.iter().copied().sum::<T>();
+                wr.iter_mut().for_each(|x| *x /= tot);
+            }
+        });
 }
 
 /// Backward of [`topk`] (selection held fixed): accumulates `dprobs` from `dw`.
-pub fn topk_backward<T: Float>(dprobs: &mut [T], dw: &[T], probs: &[T], idx: &[u32], e: usize, k: usize, norm: bool) {
+pub fn topk_backward<T: Float>(
+    dprobs: &mut [T],
+    dw: &[T],
+    probs: &[T],
+    idx: &[u32],
+    e: usize,
+    k: usize,
+    norm: bool,
+) {
     dprobs.par_chunks_mut(e).enumerate().for_each(|(r, dp)| {
         let (ix, g, p) = (&idx[r * k..][..k], &dw[r * k..][..k], &probs[r * e..][..e]);
         if norm {
@@ -94,7 +117,12 @@ mod tests {
         // (softmax backward of a constant 1 is zero), so add it directly to dlogits.
         let mut dl = p.clone();
         softmax_backward(&mut dl, &dp, &p, e);
-        check(if norm { "router.norm" } else { "router" }, &logits, &dl, |x| run(x).0);
+        check(
+            if norm { "router.norm" } else { "router" },
+            &logits,
+            &dl,
+            |x| run(x).0,
+        );
     }
 
     #[test]

@@ -11,19 +11,26 @@ fn sigmoid<T: Float>(x: T) -> T {
 
 /// `out = silu(gate) * up`, elementwise.
 pub fn forward<T: Float>(out: &mut [T], gate: &[T], up: &[T]) {
-    out.par_iter_mut().zip(gate.par_iter()).zip(up.par_iter()).for_each(|((o, &g), &u)| {
-        *o = g * sigmoid(g) * u;
-    });
+    out.par_iter_mut()
+        .zip(gate.par_iter())
+        .zip(up.par_iter())
+        .for_each(|((o, &g), &u)| {
+            *o = g * sigmoid(g) * u;
+        });
 }
 
 /// Backward of [`forward`], accumulated into `dgate` and `dup`.
 pub fn backward<T: Float>(dgate: &mut [T], dup: &mut [T], dout: &[T], gate: &[T], up: &[T]) {
-    dgate.par_iter_mut().zip(dup.par_iter_mut()).enumerate().for_each(|(i, (dg, du))| {
-        let (g, u, d) = (gate[i], up[i], dout[i]);
-        let sg = sigmoid(g);
-        *du += d * g * sg;
-        *dg += d * u * sg * (T::one() + g * (T::one() - sg));
-    });
+    dgate
+        .par_iter_mut()
+        .zip(dup.par_iter_mut())
+        .enumerate()
+        .for_each(|(i, (dg, du))| {
+            let (g, u, d) = (gate[i], up[i], dout[i]);
+            let sg = sigmoid(g);
+            *du += d * g * sg;
+            *dg += d * u * sg * (T::one() + g * (T::one() - sg));
+        });
 }
 
 #[cfg(test)]
