@@ -749,6 +749,36 @@ mod tests {
     }
 
     #[test]
+    fn bitwise_identical_across_thread_counts() {
+        let cfg = ModelConfig {
+            vocab_size: 50,
+            hidden_size: 16,
+            num_experts: 8,
+            num_experts_per_tok: 3,
+            ..tiny()
+        };
+        let tokens: Vec<u32> = (0..4 * 70).map(|i| (i * 13 % 50) as u32).collect();
+        let targets: Vec<u32> = (0..4 * 70).map(|i| (i * 7 % 50) as u32).collect();
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut m = Model::<f32>::new(cfg.clone(), 8).unwrap();
+                let l = m.forward(&Cpu, &tokens, &targets, 4, 70).unwrap();
+                m.backward(&Cpu, 1.0).unwrap();
+                (
+                    l.total.to_bits(),
+                    m.grads.iter().map(|g| g.to_bits()).collect::<Vec<_>>(),
+                )
+            })
+        };
+        let one = run(1);
+        assert!(one == run(3), "results depend on the number of threads");
+    }
+
+    #[test]
     fn rejects_bad_tokens() {
         let mut m = Model::<f32>::new(tiny(), 1).unwrap();
         let err = m.forward(&Cpu, &[0, 99], &[1, 2], 1, 2).unwrap_err();

@@ -136,8 +136,9 @@ pub struct Summary {
     pub tokens: u64,
     /// Step this invocation resumed from, if it did.
     pub resumed_from: Option<u64>,
-    /// Training loss of the last step.
-    pub final_loss: f64,
+    /// Training loss of the last step run by this invocation (`None` if it ran none,
+    /// e.g. resuming a finished run).
+    pub final_loss: Option<f64>,
     /// Last held-out loss, if eval is enabled.
     pub final_eval_loss: Option<f64>,
     /// Mean throughput of this invocation.
@@ -253,7 +254,7 @@ pub fn train(
     let end = cfg.stop_at.unwrap_or(cfg.steps).min(cfg.steps);
     let started = Instant::now();
     let tokens_at_start = tokens;
-    let (mut final_loss, mut final_eval) = (f64::NAN, None);
+    let (mut final_loss, mut final_eval) = (None, None);
     while step < end {
         let t0 = Instant::now();
         let lr = lr_at(&cfg.optim, step, cfg.steps);
@@ -290,7 +291,7 @@ pub fn train(
         step += 1;
         let step_tokens = (b * t * cfg.grad_accum) as u64;
         tokens += step_tokens;
-        final_loss = loss;
+        final_loss = Some(loss);
         let assigned = (b * t * cfg.grad_accum * cfg.model.num_experts_per_tok) as f64;
         let load_frac: Vec<Vec<f64>> = load
             .iter()
@@ -425,11 +426,8 @@ mod tests {
             (first - 64f64.ln()).abs() < 0.3,
             "initial loss {first} should be near ln(64)"
         );
-        assert!(
-            s.final_loss < first - 0.5,
-            "loss did not fall: {first} -> {}",
-            s.final_loss
-        );
+        let last = s.final_loss.unwrap();
+        assert!(last < first - 0.5, "loss did not fall: {first} -> {last}");
         assert!(s.final_eval_loss.unwrap() < first - 0.3);
         assert!(dir.path().join("hf/model.safetensors").exists());
         let ck = checkpoint::latest(&dir.path().join("checkpoints"))
