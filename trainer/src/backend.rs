@@ -82,6 +82,7 @@ pub trait Backend<T: Float>: Send + Sync {
         idx: &mut [u32],
         w: &mut [T],
         probs: &[T],
+        bias: Option<&[T]>,
         e: usize,
         k: usize,
         norm: bool,
@@ -229,11 +230,12 @@ impl<T: Float> Backend<T> for Cpu {
         idx: &mut [u32],
         w: &mut [T],
         probs: &[T],
+        bias: Option<&[T]>,
         e: usize,
         k: usize,
         norm: bool,
     ) {
-        router::topk(idx, w, probs, e, k, norm)
+        router::topk(idx, w, probs, bias, e, k, norm)
     }
     fn router_topk_backward(
         &self,

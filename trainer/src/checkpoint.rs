@@ -57,6 +57,12 @@ pub fn save(
     )?;
     let mut moments = named_f32(&model.layout, &opt.m, "exp_avg.");
     moments.extend(named_f32(&model.layout, &opt.v, "exp_avg_sq."));
+    let (layers, experts) = (model.cfg.num_hidden_layers, model.cfg.num_experts);
+    moments.push((
+        "router_bias".to_string(),
+        vec![layers, experts],
+        model.router_bias.clone(),
+    ));
     let mut ometa = meta;
     ometa.insert("step".into(), opt.step.to_string());
     save_f32(&tmp.join("optimizer.safetensors"), &moments, ometa)?;
@@ -121,6 +127,17 @@ pub fn load(dir: &Path, model: &mut Model<f32>, opt: &mut AdamW<f32>) -> Result<
     let o = load_all(&dir.join("optimizer.safetensors"))?;
     opt.m = flat_from(&model.layout, &o, "exp_avg.")?;
     opt.v = flat_from(&model.layout, &o, "exp_avg_sq.")?;
+    let bias = o
+        .get("router_bias")
+        .ok_or_else(|| Error::Format("optimizer.safetensors lacks router_bias".into()))?;
+    if bias.data.len() != model.router_bias.len() {
+        return Err(Error::Format(format!(
+            "router_bias has {} values, expected {}",
+            bias.data.len(),
+            model.router_bias.len()
+        )));
+    }
+    model.router_bias = bias.data.iter().map(|&x| x as f32).collect();
     opt.step = state.step;
     Ok(state)
 }

@@ -35,6 +35,11 @@ pub struct ModelConfig {
     /// Coefficient of the router z-loss (OLMoE pretraining: 0.001; not part of
     /// transformers' loss, which the golden script adds by hand).
     pub router_z_loss_coef: f64,
+    /// DeepSeek-V3 auxiliary-loss-free balancing: after every optimizer step each
+    /// layer's per-expert selection bias moves by this amount towards balance
+    /// (`b += rate * sign(mean_load - load)`). 0 disables it (OLMoE). The bias is not
+    /// part of `OlmoeForCausalLM`, so an export routes without it.
+    pub router_bias_update_rate: f64,
     /// Longest sequence the RoPE tables are built for.
     pub max_position_embeddings: usize,
     /// Standard deviation of the normal initialisation of weights.
@@ -62,6 +67,7 @@ impl Default for ModelConfig {
             rms_norm_eps: 1e-5,
             router_aux_loss_coef: 0.01,
             router_z_loss_coef: 0.001,
+            router_bias_update_rate: 0.0,
             max_position_embeddings: 4096,
             initializer_range: 0.02,
             eos_token_id: 0,
@@ -114,6 +120,9 @@ impl ModelConfig {
                 "need 0 < num_experts_per_tok ({}) <= num_experts ({})",
                 self.num_experts_per_tok, self.num_experts
             ));
+        }
+        if !(self.router_bias_update_rate >= 0.0) {
+            return bad("router_bias_update_rate must be >= 0".into());
         }
         if self.eos_token_id as usize >= self.vocab_size {
             return bad(format!(

@@ -86,6 +86,9 @@ pub struct Model<T: Float> {
     pub params: Vec<T>,
     /// Gradients, same layout (accumulated by [`Model::backward`]).
     pub grads: Vec<T>,
+    /// Per layer and expert, the selection bias of auxiliary-loss-free balancing
+    /// (`[layers * experts]`, zero unless `router_bias_update_rate > 0`).
+    pub router_bias: Vec<T>,
     rope: RopeTables<T>,
     acts: Acts<T>,
 }
@@ -128,6 +131,7 @@ impl<T: Float> Model<T> {
         let rope = RopeTables::new(0, cfg.head_dim(), cfg.rope_theta);
         Ok(Model {
             grads: zeros(layout.total),
+            router_bias: zeros(cfg.num_hidden_layers * cfg.num_experts),
             cfg,
             layout,
             params,
@@ -245,8 +249,10 @@ impl<T: Float> Model<T> {
             params,
             rope,
             acts,
+            router_bias,
             ..
         } = self;
+        let use_bias = cfg.router_bias_update_rate > 0.0;
         let c = cfg.hidden_size;
         let (kvd, e, k, f, v) = (
             cfg.kv_dim(),
@@ -303,7 +309,16 @@ impl<T: Float> Model<T> {
             let mut rlogits = zeros::<T>(n * e);
             be.matmul_forward(&mut rlogits, &a.h2, p(lo.router, e * c), n, c, e);
             be.router_softmax_forward(&mut a.probs, &mut a.lse, &rlogits, e);
-            be.router_topk(&mut a.idx, &mut a.w, &a.probs, e, k, cfg.norm_topk_prob);
+            let bias = use_bias.then(|| &router_bias[l * e..(l + 1) * e]);
+            be.router_topk(
+                &mut a.idx,
+                &mut a.w,
+                &a.probs,
+                bias,
+                e,
+                k,
+                cfg.norm_topk_prob,
+            );
             balance.add_layer(&a.probs, &a.idx);
             zsum += z_loss_sum(&a.lse);
             a.plan = moe::plan(&a.idx, n, k, e);
@@ -389,6 +404,30 @@ impl<T: Float> Model<T> {
         })
     }
 
+    /// DeepSeek-V3 auxiliary-loss-free balancing: moves each layer's expert biases by
+    /// `router_bias_update_rate` towards balance, given the (token, slot) counts per
+    /// layer and expert accumulated over an optimizer step. No-op when the rate is 0.
+    pub fn update_router_bias(&mut self, load: &[Vec<usize>]) {
+        let rate = self.cfg.router_bias_update_rate;
+        if rate <= 0.0 {
+            return;
+        }
+        let e = self.cfg.num_experts;
+        for (l, counts) in load.iter().enumerate() {
+            let mean = counts.iter().sum::<usize>() as f64 / e as f64;
+            for (x, &c) in counts.iter().enumerate() {
+                let step = if (c as f64) < mean {
+                    rate
+                } else if (c as f64) > mean {
+                    -rate
+                } else {
+                    0.0
+                };
+                self.router_bias[l * e + x] += T::of(step);
+            }
+        }
+    }
+
     /// Accumulates `scale * d(total loss)/d(params)` into `grads` for the last forward
     /// pass (`scale = 1 / accumulation steps` for gradient accumulation).
     pub fn backward<B: Backend<T>>(&mut self, be: &B, scale: f64) -> Result<(), Error> {
@@ -399,6 +438,7 @@ impl<T: Float> Model<T> {
             grads,
             rope,
             acts,
+            ..
         } = self;
         let balance = acts
             .balance
@@ -776,6 +816,46 @@ mod tests {
         };
         let one = run(1);
         assert!(one == run(3), "results depend on the number of threads");
+    }
+
+    #[test]
+    fn loss_free_bias_balances_a_skewed_router() {
+        let cfg = ModelConfig {
+            num_experts: 8,
+            num_experts_per_tok: 2,
+            router_bias_update_rate: 5e-3,
+            ..tiny()
+        };
+        let mut m = Model::<f64>::new(cfg.clone(), 4).unwrap();
+        // Start from a bias that sends every token to experts 0 and 1.
+        for l in 0..cfg.num_hidden_layers {
+            m.router_bias[l * 8] = 0.3;
+            m.router_bias[l * 8 + 1] = 0.3;
+        }
+        let tokens: Vec<u32> = (0..64).map(|i| (i * 5 % 11) as u32).collect();
+        let spread = |load: &[Vec<usize>]| {
+            load.iter()
+                .map(|l| l.iter().max().unwrap() - l.iter().min().unwrap())
+                .max()
+                .unwrap()
+        };
+        let before = m
+            .forward(&Cpu, &tokens, &tokens, 4, 16)
+            .unwrap()
+            .expert_load;
+        let mut load = before.clone();
+        for _ in 0..300 {
+            m.update_router_bias(&load);
+            load = m
+                .forward(&Cpu, &tokens, &tokens, 4, 16)
+                .unwrap()
+                .expert_load;
+        }
+        assert!(spread(&before) > 40, "router was not skewed: {before:?}");
+        assert!(
+            spread(&load) * 4 < spread(&before),
+            "bias did not balance: {before:?} -> {load:?}"
+        );
     }
 
     #[test]

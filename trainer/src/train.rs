@@ -288,6 +288,7 @@ pub fn train(
             let Model { params, grads, .. } = &mut model;
             opt.update(&cfg.optim, params, grads, lr);
         }
+        model.update_router_bias(&load);
         step += 1;
         let step_tokens = (b * t * cfg.grad_accum) as u64;
         tokens += step_tokens;
@@ -386,7 +387,11 @@ mod tests {
     }
 
     fn small() -> TrainConfig {
+        let mut model = ModelConfig::default();
+        // Exercise the loss-free balancing bias too: resume must restore it.
+        model.router_bias_update_rate = 1e-3;
         TrainConfig {
+            model,
             steps: 6,
             checkpoint_every: 3,
             eval_every: 3,

@@ -122,7 +122,7 @@ mod tests {
             let (mut p, mut lse) = (vec![0.0; n * e], vec![0.0; n]);
             softmax_forward(&mut p, &mut lse, x, e);
             let (mut ix, mut w) = (vec![0; n * k], vec![0.0; n * k]);
-            topk(&mut ix, &mut w, &p, e, k, false);
+            topk(&mut ix, &mut w, &p, None, e, k, false);
             st.add_layer(&p, &ix);
             z += z_loss_sum(&lse);
         }
@@ -141,7 +141,7 @@ mod tests {
             let (mut p, mut lse) = (vec![0.0; n * e], vec![0.0; n]);
             softmax_forward(&mut p, &mut lse, x, e);
             let (mut ix, mut w) = (vec![0; n * k], vec![0.0; n * k]);
-            topk(&mut ix, &mut w, &p, e, k, false);
+            topk(&mut ix, &mut w, &p, None, e, k, false);
             st.add_layer(&p, &ix);
             saved.push((p, lse));
         }

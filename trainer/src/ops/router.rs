@@ -42,16 +42,29 @@ pub fn softmax_backward<T: Float>(dlogits: &mut [T], dprobs: &[T], probs: &[T], 
 
 /// Selects the `k` most probable experts per row (ties go to the lower index) and their
 /// weights: the probabilities themselves, or renormalised over the selection if `norm`.
-pub fn topk<T: Float>(idx: &mut [u32], w: &mut [T], probs: &[T], e: usize, k: usize, norm: bool) {
+///
+/// `bias` (one value per expert) implements DeepSeek-V3's auxiliary-loss-free
+/// balancing: it shifts the *selection* scores only; the weights stay the unbiased
+/// probabilities, so the bias gets no gradient.
+pub fn topk<T: Float>(
+    idx: &mut [u32],
+    w: &mut [T],
+    probs: &[T],
+    bias: Option<&[T]>,
+    e: usize,
+    k: usize,
+    norm: bool,
+) {
     idx.par_chunks_mut(k)
         .zip(w.par_chunks_mut(k))
         .zip(probs.par_chunks(e))
         .for_each(|((ix, wr), p)| {
             let mut order: Vec<u32> = (0..e as u32).collect();
-            // Stable sort by descending probability keeps lower indices first on ties.
+            let score = |i: u32| p[i as usize] + bias.map_or(T::zero(), |b| b[i as usize]);
+            // Stable sort by descending score keeps lower indices first on ties.
             order.sort_by(|&a, &b| {
-                p[b as usize]
-                    .partial_cmp(&p[a as usize])
+                score(b)
+                    .partial_cmp(&score(a))
                     .unwrap_or(std::cmp::Ordering::Equal)
             });
             ix.copy_from_slice(&order[..k]);
@@ -107,7 +120,7 @@ mod tests {
             let (mut p, mut l) = (vec![0.0; n * e], vec![0.0; n]);
             softmax_forward(&mut p, &mut l, x, e);
             let (mut ix, mut w) = (vec![0u32; n * k], vec![0.0; n * k]);
-            topk(&mut ix, &mut w, &p, e, k, norm);
+            topk(&mut ix, &mut w, &p, None, e, k, norm);
             (dot(&w, &pw) + dot(&p, &pp) + l.iter().sum::<f64>(), p, ix)
         };
         let (_, p, ix) = run(&logits);
@@ -135,8 +148,13 @@ mod tests {
     fn topk_picks_largest_and_breaks_ties_low() {
         let p = [0.1f64, 0.4, 0.1, 0.4];
         let (mut ix, mut w) = ([0u32; 3], [0.0; 3]);
-        topk(&mut ix, &mut w, &p, 4, 3, false);
+        topk(&mut ix, &mut w, &p, None, 4, 3, false);
         assert_eq!(ix, [1, 3, 0]);
         assert_eq!(w, [0.4, 0.4, 0.1]);
+        // A bias changes which experts are chosen, not their weights.
+        let bias = [0.0, 0.0, 0.25, -0.5];
+        topk(&mut ix, &mut w, &p, Some(&bias), 4, 2, false);
+        assert_eq!(ix[..2], [1, 2]);
+        assert_eq!(w[..2], [0.4, 0.1]);
     }
 }
