@@ -61,8 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "z_coef": cfg.model.router_z_loss_coef, "aux_coef": cfg.model.router_aux_loss_coef});
     std::fs::write(out.join("check.json"), serde_json::to_vec_pretty(&js)?)?;
     println!(
-        "exported {} ({} params, {} steps) to {}",
-        "tiny OLMoE",
+        "exported tiny OLMoE ({} params, {} steps) to {}",
         s.params,
         s.steps,
         s.hf_dir.display()

@@ -121,7 +121,7 @@ impl ModelConfig {
                 self.num_experts_per_tok, self.num_experts
             ));
         }
-        if !(self.router_bias_update_rate >= 0.0) {
+        if self.router_bias_update_rate.is_nan() || self.router_bias_update_rate < 0.0 {
             return bad("router_bias_update_rate must be >= 0".into());
         }
         if self.eos_token_id as usize >= self.vocab_size {

@@ -387,9 +387,11 @@ mod tests {
     }
 
     fn small() -> TrainConfig {
-        let mut model = ModelConfig::default();
         // Exercise the loss-free balancing bias too: resume must restore it.
-        model.router_bias_update_rate = 1e-3;
+        let model = ModelConfig {
+            router_bias_update_rate: 1e-3,
+            ..ModelConfig::default()
+        };
         TrainConfig {
             model,
             steps: 6,
