@@ -12,6 +12,18 @@ use quarry_trainer::optim::{clip_grad_norm, AdamW, AdamWConfig};
 use quarry_trainer::rng::Rng;
 use quarry_trainer::{Cpu, Model, ModelConfig};
 
+/// CPU seconds (user + system, all threads) this process has used, from
+/// `/proc/self/stat` (clock ticks of 10 ms); wall time alone is meaningless on a
+/// loaded shared machine.
+fn cpu_seconds() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = s.rsplit_once(')').map(|x| x.1).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Fields 14 and 15 of stat (utime, stime) are at 11 and 12 after the comm field.
+    (tick(11) + tick(12)) / 100.0
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a: Vec<String> = std::env::args().collect();
     if a.len() != 5 {
@@ -24,12 +36,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let oc = AdamWConfig::default();
     let mut r = Rng::new(1);
     let mut times = Vec::new();
+    let mut cpu0 = 0.0;
     let mut loss = 0.0;
     for _ in 0..steps + 1 {
         let w: Vec<u32> = (0..b * t + 1)
             .map(|_| r.below(cfg.vocab_size as u64) as u32)
             .collect();
         let (x, y) = shift_targets(&w, b, t);
+        if times.len() == 1 {
+            cpu0 = cpu_seconds();
+        }
         let t0 = Instant::now();
         model.zero_grad();
         loss = model.forward(&Cpu, &x, &y, b, t)?.total;
@@ -42,10 +58,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The first step warms caches and allocations; report the rest.
     let measured = &times[1..];
     let mean = measured.iter().sum::<f64>() / measured.len() as f64;
+    let cpu = (cpu_seconds() - cpu0) / measured.len() as f64;
     println!(
         "{}",
         serde_json::json!({"impl": "quarry-trainer (cpu)", "params": model.layout.total, "tokens_per_step": b * t,
-            "step_s": mean, "tokens_per_s": (b * t) as f64 / mean, "threads": rayon::current_num_threads(), "last_loss": loss})
+            "step_s": mean, "cpu_s": cpu, "tokens_per_s": (b * t) as f64 / mean, "threads": rayon::current_num_threads(), "last_loss": loss})
     );
     Ok(())
 }

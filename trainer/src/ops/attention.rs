@@ -5,6 +5,7 @@
 //! the saved probabilities `att` are `[batch, heads, seq, seq]` (upper triangle zero).
 //! Sequences of a batch are independent, so they run in parallel.
 
+use ndarray::{linalg::general_mat_mul, s, ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
 use crate::float::Float;
@@ -24,7 +25,20 @@ pub struct AttnShape {
     pub head_dim: usize,
 }
 
+/// Row-major `[rows, cols]` view of a slice.
+fn mat<T: Float>(x: &[T], rows: usize, cols: usize) -> ArrayView2<'_, T> {
+    ArrayView2::from_shape((rows, cols), x).expect("attention: slice does not match shape")
+}
+
+fn mat_mut<T: Float>(x: &mut [T], rows: usize, cols: usize) -> ArrayViewMut2<'_, T> {
+    ArrayViewMut2::from_shape((rows, cols), x).expect("attention: slice does not match shape")
+}
+
 /// Forward pass; fills `out` and the probabilities `att`.
+///
+/// Per (sequence, head) the scores and the weighted sum are GEMMs over strided head
+/// views (the masked upper triangle is computed and then zeroed: cheaper than scalar
+/// loops at these sizes).
 pub fn forward<T: Float>(out: &mut [T], att: &mut [T], q: &[T], k: &[T], v: &[T], s: AttnShape) {
     let (t, h, d) = (s.seq, s.heads, s.head_dim);
     let (c, ckv) = (h * d, s.kv_heads * d);
@@ -34,23 +48,24 @@ pub fn forward<T: Float>(out: &mut [T], att: &mut [T], q: &[T], k: &[T], v: &[T]
         .zip(att.par_chunks_mut(h * t * t))
         .enumerate()
         .for_each(|(b, (ob, ab))| {
-            let (qb, kb, vb) = (
-                &q[b * t * c..][..t * c],
-                &k[b * t * ckv..][..t * ckv],
-                &v[b * t * ckv..][..t * ckv],
-            );
+            let qb = mat(&q[b * t * c..][..t * c], t, c);
+            let kb = mat(&k[b * t * ckv..][..t * ckv], t, ckv);
+            let vb = mat(&v[b * t * ckv..][..t * ckv], t, ckv);
+            let mut ov = mat_mut(ob, t, c);
             for hd in 0..h {
                 let kvh = hd / group;
+                let (qs, ks) = (s![.., hd * d..(hd + 1) * d], s![.., kvh * d..(kvh + 1) * d]);
+                let pr = &mut ab[hd * t * t..][..t * t];
+                general_mat_mul(
+                    scale,
+                    &qb.slice(qs),
+                    &kb.slice(ks).t(),
+                    T::zero(),
+                    &mut mat_mut(pr, t, t),
+                );
                 for i in 0..t {
-                    let qi = &qb[i * c + hd * d..][..d];
-                    let row = &mut ab[(hd * t + i) * t..][..t];
-                    let mut mx = T::neg_infinity();
-                    for j in 0..=i {
-                        let kj = &kb[j * ckv + kvh * d..][..d];
-                        let sc = qi.iter().zip(kj).map(|(&a, &b)| a * b).sum::<T>() * scale;
-                        row[j] = sc;
-                        mx = mx.max(sc);
-                    }
+                    let row = &mut pr[i * t..][..t];
+                    let mx = row[..=i].iter().fold(T::neg_infinity(), |a, &x| a.max(x));
                     let mut z = T::zero();
                     for x in row[..=i].iter_mut() {
                         *x = (*x - mx).exp();
@@ -59,19 +74,15 @@ pub fn forward<T: Float>(out: &mut [T], att: &mut [T], q: &[T], k: &[T], v: &[T]
                     for x in row[..=i].iter_mut() {
                         *x /= z;
                     }
-                    for x in row[i + 1..].iter_mut() {
-                        *x = T::zero();
-                    }
-                    let oi = &mut ob[i * c + hd * d..][..d];
-                    oi.iter_mut().for_each(|x| *x = T::zero());
-                    for j in 0..=i {
-                        let p = row[j];
-                        let vj = &vb[j * ckv + kvh * d..][..d];
-                        for (o, &vv) in oi.iter_mut().zip(vj) {
-                            *o += p * vv;
-                        }
-                    }
+                    row[i + 1..].iter_mut().for_each(|x| *x = T::zero());
                 }
+                general_mat_mul(
+                    T::one(),
+                    &mat(pr, t, t),
+                    &vb.slice(ks),
+                    T::zero(),
+                    &mut ov.slice_mut(qs),
+                );
             }
         });
 }
@@ -98,42 +109,65 @@ pub fn backward<T: Float>(
         .zip(dv.par_chunks_mut(t * ckv))
         .enumerate()
         .for_each(|(b, ((dqb, dkb), dvb))| {
-            let (qb, kb, vb) = (
-                &q[b * t * c..][..t * c],
-                &k[b * t * ckv..][..t * ckv],
-                &v[b * t * ckv..][..t * ckv],
+            let qb = mat(&q[b * t * c..][..t * c], t, c);
+            let kb = mat(&k[b * t * ckv..][..t * ckv], t, ckv);
+            let vb = mat(&v[b * t * ckv..][..t * ckv], t, ckv);
+            let db = mat(&dout[b * t * c..][..t * c], t, c);
+            let (mut dqv, mut dkv, mut dvv) = (
+                mat_mut(dqb, t, c),
+                mat_mut(dkb, t, ckv),
+                mat_mut(dvb, t, ckv),
             );
-            let ab = &att[b * h * t * t..][..h * t * t];
-            let db = &dout[b * t * c..][..t * c];
-            let mut dp = vec![T::zero(); t];
+            let mut ds = vec![T::zero(); t * t];
             for hd in 0..h {
                 let kvh = hd / group;
+                let (qs, ks) = (s![.., hd * d..(hd + 1) * d], s![.., kvh * d..(kvh + 1) * d]);
+                let p = mat(&att[(b * h + hd) * t * t..][..t * t], t, t);
+                // dV += P^T dO ; dP = dO V^T
+                general_mat_mul(
+                    T::one(),
+                    &p.t(),
+                    &db.slice(qs),
+                    T::one(),
+                    &mut dvv.slice_mut(ks),
+                );
+                general_mat_mul(
+                    T::one(),
+                    &db.slice(qs),
+                    &vb.slice(ks).t(),
+                    T::zero(),
+                    &mut mat_mut(&mut ds, t, t),
+                );
+                // dS = P * (dP - rowsum(P * dP)) * scale; zero where P is (the mask).
+                let pr = p.as_slice().expect("contiguous probabilities");
                 for i in 0..t {
-                    let row = &ab[(hd * t + i) * t..][..t];
-                    let doi = &db[i * c + hd * d..][..d];
-                    let mut sum = T::zero();
+                    let (prow, drow) = (&pr[i * t..][..t], &mut ds[i * t..][..t]);
+                    let sum = prow[..=i]
+                        .iter()
+                        .zip(&drow[..=i])
+                        .map(|(&a, &b)| a * b)
+                        .sum::<T>();
                     for j in 0..=i {
-                        let vj = &vb[j * ckv + kvh * d..][..d];
-                        dp[j] = doi.iter().zip(vj).map(|(&a, &b)| a * b).sum::<T>();
-                        sum += dp[j] * row[j];
-                        let dvj = &mut dvb[j * ckv + kvh * d..][..d];
-                        for (x, &g) in dvj.iter_mut().zip(doi) {
-                            *x += row[j] * g;
-                        }
+                        drow[j] = prow[j] * (drow[j] - sum) * scale;
                     }
-                    for j in 0..=i {
-                        let ds = row[j] * (dp[j] - sum) * scale;
-                        let (qi, kj) = (&qb[i * c + hd * d..][..d], &kb[j * ckv + kvh * d..][..d]);
-                        let dqi = &mut dqb[i * c + hd * d..][..d];
-                        for (x, &kk) in dqi.iter_mut().zip(kj) {
-                            *x += ds * kk;
-                        }
-                        let dkj = &mut dkb[j * ckv + kvh * d..][..d];
-                        for (x, &qq) in dkj.iter_mut().zip(qi) {
-                            *x += ds * qq;
-                        }
-                    }
+                    drow[i + 1..].iter_mut().for_each(|x| *x = T::zero());
                 }
+                let dsm = mat(&ds, t, t);
+                // dQ += dS K ; dK += dS^T Q
+                general_mat_mul(
+                    T::one(),
+                    &dsm,
+                    &kb.slice(ks),
+                    T::one(),
+                    &mut dqv.slice_mut(qs),
+                );
+                general_mat_mul(
+                    T::one(),
+                    &dsm.t(),
+                    &qb.slice(qs),
+                    T::one(),
+                    &mut dkv.slice_mut(ks),
+                );
             }
         });
 }
