@@ -73,6 +73,8 @@ impl Default for GopherQualityConfig {
 pub struct GopherQuality {
     cfg: GopherQualityConfig,
     stop_words: HashSet<String>,
+    /// Longest stop word in bytes: longer words need no lookup.
+    max_stop_len: usize,
 }
 
 impl Default for GopherQuality {
@@ -88,11 +90,20 @@ fn on<T: PartialEq + Default + Copy>(x: Option<T>) -> Option<T> {
 impl GopherQuality {
     /// A filter with this config.
     pub fn new(cfg: GopherQualityConfig) -> Self {
-        let stop_words = match &cfg.stop_words {
+        let stop_words: HashSet<String> = match &cfg.stop_words {
             Some(v) => v.iter().cloned().collect(),
             None => STOP_WORDS.iter().map(|s| s.to_string()).collect(),
         };
-        GopherQuality { cfg, stop_words }
+        let max_stop_len = stop_words
+            .iter()
+            .map(|w: &String| w.len())
+            .max()
+            .unwrap_or(0);
+        GopherQuality {
+            cfg,
+            stop_words,
+            max_stop_len,
+        }
     }
 
     /// The decision for one text: `Err(reason)` to drop.
@@ -188,19 +199,12 @@ impl GopherQuality {
             }
         }
         if let Some(m) = on(c.min_stop_words) {
+            let stops = words
+                .iter()
+                .filter(|w| w.len() <= self.max_stop_len && self.stop_words.contains(**w));
             let found = match c.semantics {
-                Semantics::Datatrove010 => {
-                    let distinct: HashSet<&str> = words
-                        .iter()
-                        .copied()
-                        .filter(|w| self.stop_words.contains(*w))
-                        .collect();
-                    distinct.len()
-                }
-                Semantics::Fineweb2024 => words
-                    .iter()
-                    .filter(|w| self.stop_words.contains(**w))
-                    .count(),
+                Semantics::Datatrove010 => stops.collect::<HashSet<&&str>>().len(),
+                Semantics::Fineweb2024 => stops.count(),
             };
             if found < m {
                 return Err("gopher_enough_stop_words");

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use quarry_corpus::{Document, Step, StepError, Verdict};
 use serde::Deserialize;
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::Xxh3Builder;
 
 use crate::common::{conclude, config, LanguageChoice, Semantics};
 use crate::pytext::{
@@ -70,39 +70,71 @@ fn enabled(x: Option<f64>) -> Option<f64> {
     x.filter(|&v| v != 0.0)
 }
 
+/// The words laid out once in a buffer with a separator (`" "` for top n-grams, `""` for
+/// duplicated n-grams, as datatrove joins them), so that every n-gram is one contiguous byte slice:
+/// n-grams are compared exactly, without building a string per n-gram.
+struct Joined {
+    buf: String,
+    /// Byte offset where word `i` starts; `starts[len]` is the end.
+    starts: Vec<usize>,
+    sep: usize,
+}
+
+impl Joined {
+    fn new(words: &[&str], sep: &str) -> Joined {
+        let mut buf = String::with_capacity(words.iter().map(|w| w.len() + sep.len()).sum());
+        let mut starts = Vec::with_capacity(words.len() + 1);
+        for w in words {
+            starts.push(buf.len());
+            buf.push_str(w);
+            buf.push_str(sep);
+        }
+        starts.push(buf.len());
+        Joined {
+            buf,
+            starts,
+            sep: sep.len(),
+        }
+    }
+
+    /// The n-gram of words `i..i + n`, joined.
+    fn gram(&self, i: usize, n: usize) -> &[u8] {
+        &self.buf.as_bytes()[self.starts[i]..self.starts[i + n] - self.sep]
+    }
+}
+
+type FastSet<'a> = HashSet<&'a [u8], Xxh3Builder>;
+
 /// Characters (joined with spaces) of the most frequent n-gram times its count; ties go to the
 /// n-gram seen first, as `Counter.most_common(1)` does.
-fn top_ngram_chars(words: &[&str], lens: &[usize], n: usize) -> Option<usize> {
-    if words.len() < n {
+fn top_ngram_chars(spaced: &Joined, lens: &[usize], n: usize) -> Option<usize> {
+    let words = lens.len();
+    if words < n {
         return None;
     }
-    let mut counts: HashMap<&[&str], (usize, usize)> = HashMap::new();
-    for i in 0..=words.len() - n {
-        let e = counts.entry(&words[i..i + n]).or_insert((0, i));
-        e.0 += 1;
+    let mut counts: HashMap<&[u8], (usize, usize), Xxh3Builder> =
+        HashMap::with_capacity_and_hasher(words, Xxh3Builder::new());
+    for i in 0..=words - n {
+        counts.entry(spaced.gram(i, n)).or_insert((0, i)).0 += 1;
     }
-    let (&key, &(count, _)) = counts
-        .iter()
-        .max_by(|a, b| a.1 .0.cmp(&b.1 .0).then(b.1 .1.cmp(&a.1 .1)))?;
-    let start = counts[key].1;
-    let chars: usize = lens[start..start + n].iter().sum::<usize>() + n - 1;
+    let &(count, first) = counts
+        .values()
+        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))?;
+    let chars: usize = lens[first..first + n].iter().sum::<usize>() + n - 1;
     Some(chars * count)
 }
 
 /// datatrove's `find_all_duplicate`: n-grams are compared as the words concatenated *without*
-/// separator; after a repeat the scan jumps past it. Keys are 128-bit hashes of the concatenation.
-fn duplicated_ngram_chars(words: &[&str], lens: &[usize], n: usize) -> usize {
-    if words.len() < n {
+/// separator; after a repeat the scan jumps past it.
+fn duplicated_ngram_chars(glued: &Joined, lens: &[usize], n: usize) -> usize {
+    let words = lens.len();
+    if words < n {
         return 0;
     }
-    let mut seen: HashSet<u128> = HashSet::new();
+    let mut seen: FastSet = HashSet::with_capacity_and_hasher(words, Xxh3Builder::new());
     let (mut repeated, mut idx) = (0usize, 0usize);
-    while idx + n <= words.len() {
-        let mut h = Xxh3::new();
-        for w in &words[idx..idx + n] {
-            h.update(w.as_bytes());
-        }
-        if !seen.insert(h.digest128()) {
+    while idx + n <= words {
+        if !seen.insert(glued.gram(idx, n)) {
             repeated += lens[idx..idx + n].iter().sum::<usize>();
             idx += n;
         } else {
@@ -155,15 +187,18 @@ impl GopherRepetition {
         }
         let words = c.language.splitter(doc).words(text);
         let lens: Vec<usize> = words.iter().map(|w| py_len(w)).collect();
+        let spaced = Joined::new(&words, " ");
         for &(n, frac) in &c.top_n_grams {
-            if let Some(chars) = top_ngram_chars(&words, &lens, n) {
+            if let Some(chars) = top_ngram_chars(&spaced, &lens, n) {
                 if chars as f64 / text_len > frac {
                     return Err(top_reason(n));
                 }
             }
         }
+        drop(spaced);
+        let glued = Joined::new(&words, "");
         for &(n, frac) in &c.dup_n_grams {
-            if duplicated_ngram_chars(&words, &lens, n) as f64 / text_len > frac {
+            if duplicated_ngram_chars(&glued, &lens, n) as f64 / text_len > frac {
                 return Err(dup_reason(n));
             }
         }
@@ -259,10 +294,21 @@ mod tests {
         let words = ["ab", "c", "x", "a", "bc", "x"];
         let lens: Vec<usize> = words.iter().map(|w| w.len()).collect();
         // "abcx" appears twice as a concatenation even though the word tuples differ.
-        assert_eq!(duplicated_ngram_chars(&words, &lens, 3), 4);
+        assert_eq!(
+            duplicated_ngram_chars(&Joined::new(&words, ""), &lens, 3),
+            4
+        );
+        // ...but joined with spaces the two 3-grams differ.
+        assert_eq!(
+            top_ngram_chars(&Joined::new(&words, " "), &lens, 3),
+            Some(6)
+        );
         let words = ["a", "b", "a", "b", "a", "b"];
         let lens = vec![1; 6];
-        assert_eq!(duplicated_ngram_chars(&words, &lens, 2), 4);
+        assert_eq!(
+            duplicated_ngram_chars(&Joined::new(&words, ""), &lens, 2),
+            4
+        );
     }
 
     #[test]

@@ -17,7 +17,9 @@ pub mod fineweb_quality;
 pub mod gopher_quality;
 pub mod gopher_repetition;
 pub mod language_id;
+pub mod pii;
 pub mod pytext;
+pub mod url_filter;
 pub mod words;
 
 pub use c4_quality::{C4Quality, C4QualityConfig};
@@ -26,6 +28,8 @@ pub use fineweb_quality::{FineWebQuality, FineWebQualityConfig};
 pub use gopher_quality::{GopherQuality, GopherQualityConfig};
 pub use gopher_repetition::{GopherRepetition, GopherRepetitionConfig};
 pub use language_id::{LanguageId, LanguageIdConfig};
+pub use pii::{Pii, PiiConfig};
+pub use url_filter::{UrlFilter, UrlFilterConfig};
 pub use words::WordSplitter;
 
 use quarry_corpus::StepRegistry;
@@ -56,6 +60,16 @@ pub fn register(reg: &mut StepRegistry) {
         "language_id",
         "fastText lid.176 language ID: `language`/`language_score` metadata, keeps listed languages",
         language_id::build,
+    );
+    reg.register(
+        "url_filter",
+        "FineWeb URL filter: blocklisted domains/URLs, banned words and sub-words (datatrove URLFilter)",
+        url_filter::build,
+    );
+    reg.register(
+        "pii",
+        "Replace e-mails and public IPs (datatrove PIIFormatter)",
+        pii::build,
     );
 }
 

@@ -20,6 +20,17 @@ use self::spacy::{Exceptions, SpacyTokenizer, Token};
 
 /// Whether `c` is in datatrove's `PUNCTUATION` string.
 pub fn is_dt_punctuation(c: char) -> bool {
+    static ASCII: std::sync::OnceLock<[bool; 128]> = std::sync::OnceLock::new();
+    if c.is_ascii() {
+        let table = ASCII.get_or_init(|| {
+            let mut t = [false; 128];
+            for &p in tables::DT_PUNCTUATION.iter().filter(|p| p.is_ascii()) {
+                t[p as usize] = true;
+            }
+            t
+        });
+        return table[c as usize];
+    }
     tables::DT_PUNCTUATION.binary_search(&c).is_ok()
 }
 

@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use regex::Regex;
+use xxhash_rust::xxh3::Xxh3Builder;
 
 use super::chars::{py_isspace, spacy_alpha, spacy_icon, spacy_lower, spacy_upper};
 use super::tables;
@@ -32,10 +33,10 @@ pub enum Exceptions {
     Base,
 }
 
-type SpecialMap = HashMap<&'static str, Vec<&'static str>>;
+type SpecialMap = HashMap<&'static str, Vec<&'static str>, Xxh3Builder>;
 
 fn parse_specials(tsv: &'static str) -> SpecialMap {
-    let mut map = HashMap::new();
+    let mut map = HashMap::with_hasher(Xxh3Builder::new());
     for line in tsv.lines() {
         if line.starts_with('#') || line.is_empty() {
             continue;
@@ -272,14 +273,30 @@ fn find_suffix(s: &str) -> usize {
     }
     // Candidates: a trailing run of dots (any length) and the last few characters (every other
     // alternative is at most 7 characters long).
-    let mut starts: Vec<usize> = s.char_indices().rev().take(8).map(|(i, _)| i).collect();
     let dot_run = s.bytes().rev().take_while(|&b| b == b'.').count();
     if dot_run >= 2 {
-        starts.push(s.len() - dot_run);
+        let i = s.len() - dot_run;
+        // Leftmost wins: only a start before the dot run can beat it.
+        let earlier = s[..i]
+            .char_indices()
+            .rev()
+            .take(8)
+            .map(|(j, _)| j)
+            .collect::<Vec<_>>();
+        for &j in earlier.iter().rev() {
+            if suffix_matches(s, j, &s[j..]) {
+                return s.len() - j;
+            }
+        }
+        return dot_run;
     }
-    starts.sort_unstable();
-    starts.dedup();
-    for i in starts {
+    let mut starts = [0usize; 8];
+    let mut k = 0;
+    for (i, _) in s.char_indices().rev().take(8) {
+        starts[k] = i;
+        k += 1;
+    }
+    for &i in starts[..k].iter().rev() {
         if suffix_matches(s, i, &s[i..]) {
             return s.len() - i;
         }
@@ -289,6 +306,9 @@ fn find_suffix(s: &str) -> usize {
 
 /// The infix matches in `s` (Python `re.finditer` over spaCy's infix alternation), as byte ranges.
 fn find_infixes(s: &str) -> Vec<(usize, usize)> {
+    if s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Vec::new();
+    }
     let chars: Vec<(usize, char)> = s.char_indices().collect();
     let mut out = Vec::new();
     let mut k = 0;
@@ -364,6 +384,10 @@ fn url_regex() -> &'static Regex {
 
 /// spaCy's `URL_MATCH`: the IP branch excludes private and loopback networks.
 fn url_match(s: &str) -> bool {
+    // Both branches need a dot (host names end in `.tld`, IPs are dotted): skip the regex otherwise.
+    if !s.contains('.') {
+        return false;
+    }
     let Some(caps) = url_regex().captures(s) else {
         return false;
     };
@@ -447,6 +471,15 @@ fn span_tokens<'a>(sp: Option<&SpecialMap>, s: &'a str, ws: bool, out: &mut Vec<
     if try_special(sp, s, out) {
         return;
     }
+    // A plain ASCII word has no prefix, suffix or infix and is not a URL (every affix rule needs a
+    // non-letter), so it is one token; this is most words, and skips the affix machinery.
+    if s.bytes().all(|b| b.is_ascii_alphabetic()) {
+        out.push(Token {
+            text: s,
+            space: false,
+        });
+        return;
+    }
     let mut prefixes: Vec<&'a str> = Vec::new();
     let mut suffixes: Vec<&'a str> = Vec::new();
     let core = split_affixes(sp, s, &mut prefixes, &mut suffixes);
@@ -516,13 +549,13 @@ fn try_special<'a>(sp: Option<&SpecialMap>, s: &'a str, out: &mut Vec<Token<'a>>
 
 /// The matcher patterns: for each special case whose key has a prefix, suffix or infix (spaCy's
 /// `faster_heuristics` condition), the key's affix-only tokenization, indexed by first token.
-type Patterns = HashMap<&'static str, Vec<(Vec<&'static str>, &'static str)>>;
+type Patterns = HashMap<&'static str, Vec<(Vec<&'static str>, &'static str)>, Xxh3Builder>;
 
 fn patterns(which: Exceptions, sp: &'static SpecialMap) -> &'static Patterns {
     static EN: OnceLock<Patterns> = OnceLock::new();
     static XX: OnceLock<Patterns> = OnceLock::new();
     let build = || {
-        let mut map: Patterns = HashMap::new();
+        let mut map: Patterns = HashMap::with_hasher(Xxh3Builder::new());
         for &key in sp.keys() {
             if key.chars().any(py_isspace) {
                 continue;
