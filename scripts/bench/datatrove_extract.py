@@ -17,7 +17,7 @@ Prints one JSON line:
   cpu_seconds user+sys of this process and its children
   peak_rss_mb max RSS of this process + max RSS of its largest child (an upper bound)
 
-Usage: datatrove_extract.py FILE.warc.gz [--timeout 1.0] [--limit N]
+Usage: datatrove_extract.py FILE.warc.gz [--timeout 1.0] [--limit N] [--no-dedup]
 Needs: pip install 'datatrove[io,processing]' trafilatura lxml_html_clean
 """
 
@@ -34,6 +34,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("warc")
     ap.add_argument("--timeout", type=float, default=1.0, help="datatrove's per-document extraction timeout (s)")
+    ap.add_argument("--no-dedup", action="store_true",
+                    help="turn off trafilatura's cross-document paragraph dedup (datatrove's default is on; "
+                         "on an input of repeated pages it empties later copies)")
     ap.add_argument("--limit", type=int, default=-1, help="read at most N documents (-1: all)")
     args = ap.parse_args()
 
@@ -75,7 +78,7 @@ def main():
             pipeline=[
                 WarcReader(os.path.dirname(path), glob_pattern=os.path.basename(path), limit=args.limit),
                 count_in,
-                Trafilatura(favour_precision=True, timeout=args.timeout),
+                Trafilatura(favour_precision=True, timeout=args.timeout, deduplicate=not args.no_dedup),
                 count_out,
             ],
             tasks=1,
@@ -95,6 +98,7 @@ def main():
     print(json.dumps({
         "tool": "datatrove+trafilatura",
         "file": os.path.basename(path),
+        "trafilatura_dedup": not args.no_dedup,
         "docs": counts["docs"],
         "docs_out": counts["docs_out"],
         "mb": round(mb, 2),
