@@ -180,9 +180,9 @@ pub(crate) fn header(rng: &mut Rng, f: &Frame, out: &mut String) {
     for (k, item) in ui.nav.iter().take(nav_n).enumerate() {
         match f.site.layout {
             2 => {
-                let _ = write!(
+                let _ = writeln!(
                     nav,
-                    "<a href=\"{}\">{}</a><br>\n",
+                    "<a href=\"{}\">{}</a><br>",
                     href_for(item, k),
                     esc(item)
                 );

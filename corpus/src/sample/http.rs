@@ -79,10 +79,8 @@ fn png(rng: &mut Rng) -> Vec<u8> {
     let (w, h) = (rng.range(8, 48) as u32, rng.range(8, 48) as u32);
     let mut raw = Vec::with_capacity((w * 3 + 1) as usize * h as usize);
     for _ in 0..h {
-        raw.push(0);
-        for _ in 0..w * 3 {
-            raw.push(rng.next_u64() as u8);
-        }
+        // Each scanline starts with filter type 0 (none), then w RGB pixels.
+        raw.extend(std::iter::once(0u8).chain((0..w * 3).map(|_| rng.next_u64() as u8)));
     }
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
     let _ = z.write_all(&raw);

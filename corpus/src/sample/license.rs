@@ -196,9 +196,8 @@ pub(crate) fn site_policy(rng: &mut Rng, lang: Lang, site_name: &str, year: i64)
         }
         6 => {
             m.markup = "cc_mention";
-            m.footer = format!(
-                "<p class=\"support\">We support open culture: <a href=\"https://creativecommons.org/about/\">Creative Commons</a> · <a href=\"https://creativecommons.org/licenses/\">About CC licenses</a></p>"
-            );
+            m.footer = "<p class=\"support\">We support open culture: <a href=\"https://creativecommons.org/about/\">Creative Commons</a> · <a href=\"https://creativecommons.org/licenses/\">About CC licenses</a></p>"
+                .to_string();
         }
         _ => {}
     }
