@@ -59,6 +59,27 @@ fn warc_reader_throughput() {
 
     println!("| input | MB in | MB decompressed | records | docs | s (best of 3) | MB/s (in) | MB/s (decompressed) |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    // The floor: decompression alone, without any parsing.
+    let (secs, n) = best_of(3, || {
+        let mut sink = vec![0u8; 1 << 17];
+        let mut d = flate2::read::MultiGzDecoder::new(&gz[..]);
+        let mut n = 0usize;
+        loop {
+            match d.read(&mut sink) {
+                Ok(0) | Err(_) => break n,
+                Ok(k) => n += k,
+            }
+        }
+    });
+    assert_eq!(n, plain.len());
+    row(
+        "gzip, flate2 MultiGzDecoder only (no parsing)",
+        gz.len(),
+        plain.len(),
+        0,
+        0,
+        secs,
+    );
     for (label, bytes) in [("gzip per record", &gz), ("uncompressed", &plain)] {
         let (secs, records) = best_of(3, || {
             WarcReader::new(&bytes[..]).filter(|r| r.is_ok()).count()

@@ -63,7 +63,9 @@ fn record_types(rel: &str) -> BTreeMap<RecordType, usize> {
 }
 
 /// (file, HTML docs, skipped by reason, errors) from the README tables.
-const EXPECTED: &[(&str, usize, &[(&str, usize)], usize)] = &[
+type Expectation = (&'static str, usize, &'static [(&'static str, usize)], usize);
+
+const EXPECTED: &[Expectation] = &[
     (
         "commoncrawl/resiliparse_warcfile.CC-MAIN-2020-34.warc.gz",
         16,

@@ -104,6 +104,21 @@ fn rewriting_real_files_gives_the_same_documents() {
         let original = docs(data(rel));
         for gzip in [true, false] {
             let (out, digests) = rewrite(rel, gzip);
+            // For scripts/warc_warcio_check_writer.py: the rewritten files, to be read by warcio.
+            if let Some(dir) = std::env::var_os("QUARRY_WARC_WRITE_TO") {
+                let name = rel
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .trim_end_matches(".gz")
+                    .trim_end_matches(".warc");
+                let ext = if gzip { "warc.gz" } else { "warc" };
+                std::fs::write(
+                    PathBuf::from(dir).join(format!("{name}.rewritten.{ext}")),
+                    &out,
+                )
+                .unwrap();
+            }
             assert!(
                 digests > 0 || rel.contains("clueweb"),
                 "{rel}: no digests compared"

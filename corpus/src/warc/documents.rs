@@ -450,6 +450,26 @@ mod tests {
     }
 
     #[test]
+    fn warc_truncated_header_is_recorded() {
+        use crate::warc::writer::{RecordSpec, WriteType};
+        let block = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>cut";
+        let mut w = WarcWriter::new(Vec::new());
+        let spec = RecordSpec::new(WriteType::Response, "urn:uuid:t", DATE, block)
+            .target_uri("http://x/")
+            .header("WARC-Truncated", "length");
+        w.write_record(&spec).unwrap();
+        let out = items(w.finish().unwrap(), &WarcOptions::default());
+        let ReadItem::Doc(d) = &out[0] else {
+            panic!("{:?}", out[0])
+        };
+        assert_eq!(
+            d.meta("warc_truncated").and_then(|v| v.as_str()),
+            Some("length")
+        );
+        assert!(d.meta("input_truncated").is_none());
+    }
+
+    #[test]
     fn gzip_encoded_chunked_payload_is_decoded() {
         use std::io::Write;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
