@@ -14,13 +14,17 @@ use crate::ops::{attention, cross_entropy, embedding, linear, moe, rmsnorm, rope
 
 /// The ops of an OLMoE forward and backward pass. Backward methods accumulate into
 /// input gradients unless documented otherwise; see [`crate::ops`] for each contract.
-#[allow(clippy::too_many_arguments, missing_docs)]
+#[allow(clippy::too_many_arguments)]
 pub trait Backend<T: Float>: Send + Sync {
     /// Short name for logs and metrics.
     fn name(&self) -> &'static str;
+    /// Token embedding lookup ([`crate::ops::embedding::forward`]).
     fn embedding_forward(&self, out: &mut [T], table: &[T], tokens: &[u32], c: usize);
+    /// Scatter-add into the embedding table ([`crate::ops::embedding::backward`]).
     fn embedding_backward(&self, dtable: &mut [T], dout: &[T], tokens: &[u32], c: usize);
+    /// `y = x W^T` ([`crate::ops::linear::forward`]).
     fn matmul_forward(&self, y: &mut [T], x: &[T], w: &[T], n: usize, i: usize, o: usize);
+    /// `dx += dy W`, `dW += dy^T x` ([`crate::ops::linear::backward`]).
     fn matmul_backward(
         &self,
         dx: Option<&mut [T]>,
@@ -32,7 +36,9 @@ pub trait Backend<T: Float>: Send + Sync {
         i: usize,
         o: usize,
     );
+    /// RMSNorm, saving `1/rms` per row ([`crate::ops::rmsnorm::forward`]).
     fn rmsnorm_forward(&self, out: &mut [T], rstd: &mut [T], x: &[T], w: &[T], c: usize, eps: f64);
+    /// RMSNorm backward ([`crate::ops::rmsnorm::backward`]).
     fn rmsnorm_backward(
         &self,
         dx: &mut [T],
@@ -43,7 +49,9 @@ pub trait Backend<T: Float>: Send + Sync {
         rstd: &[T],
         c: usize,
     );
+    /// Rotary embedding, rotate_half convention ([`crate::ops::rope::forward`]).
     fn rope_forward(&self, out: &mut [T], x: &[T], tab: &RopeTables<T>, heads: usize, seq: usize);
+    /// Inverse rotation of the gradient ([`crate::ops::rope::backward`]).
     fn rope_backward(
         &self,
         dx: &mut [T],
@@ -52,6 +60,7 @@ pub trait Backend<T: Float>: Send + Sync {
         heads: usize,
         seq: usize,
     );
+    /// Causal (grouped-query) attention, saving probabilities ([`crate::ops::attention::forward`]).
     fn attention_forward(
         &self,
         out: &mut [T],
@@ -61,6 +70,7 @@ pub trait Backend<T: Float>: Send + Sync {
         v: &[T],
         s: AttnShape,
     );
+    /// Attention backward ([`crate::ops::attention::backward`]).
     fn attention_backward(
         &self,
         dq: &mut [T],
@@ -73,10 +83,15 @@ pub trait Backend<T: Float>: Send + Sync {
         v: &[T],
         s: AttnShape,
     );
+    /// `silu(gate) * up` ([`crate::ops::swiglu::forward`]).
     fn swiglu_forward(&self, out: &mut [T], gate: &[T], up: &[T]);
+    /// SwiGLU backward ([`crate::ops::swiglu::backward`]).
     fn swiglu_backward(&self, dgate: &mut [T], dup: &mut [T], dout: &[T], gate: &[T], up: &[T]);
+    /// Router softmax with per-row log-sum-exp ([`crate::ops::router::softmax_forward`]).
     fn router_softmax_forward(&self, probs: &mut [T], lse: &mut [T], logits: &[T], e: usize);
+    /// Softmax backward ([`crate::ops::router::softmax_backward`]).
     fn router_softmax_backward(&self, dlogits: &mut [T], dprobs: &[T], probs: &[T], e: usize);
+    /// Top-k expert selection and weights ([`crate::ops::router::topk`]).
     fn router_topk(
         &self,
         idx: &mut [u32],
@@ -87,6 +102,7 @@ pub trait Backend<T: Float>: Send + Sync {
         k: usize,
         norm: bool,
     );
+    /// Top-k weights backward ([`crate::ops::router::topk_backward`]).
     fn router_topk_backward(
         &self,
         dprobs: &mut [T],
@@ -97,9 +113,13 @@ pub trait Backend<T: Float>: Send + Sync {
         k: usize,
         norm: bool,
     );
+    /// Gather token rows in expert order ([`crate::ops::moe::gather`]).
     fn moe_gather(&self, xs: &mut [T], x: &[T], d: &Dispatch, c: usize);
+    /// Gather backward ([`crate::ops::moe::gather_backward`]).
     fn moe_gather_backward(&self, dx: &mut [T], dxs: &[T], d: &Dispatch, c: usize, k: usize);
+    /// Weighted combine of expert outputs per token ([`crate::ops::moe::combine`]).
     fn moe_combine(&self, out: &mut [T], ys: &[T], w: &[T], d: &Dispatch, c: usize, k: usize);
+    /// Combine backward ([`crate::ops::moe::combine_backward`]).
     fn moe_combine_backward(
         &self,
         dys: &mut [T],
@@ -111,7 +131,7 @@ pub trait Backend<T: Float>: Send + Sync {
         c: usize,
         k: usize,
     );
-    /// Returns (mean loss, valid rows).
+    /// Cross-entropy per row; returns (mean loss, valid rows) ([`crate::ops::cross_entropy::forward`]).
     fn cross_entropy_forward(
         &self,
         losses: &mut [T],
@@ -119,7 +139,7 @@ pub trait Backend<T: Float>: Send + Sync {
         targets: &[u32],
         v: usize,
     ) -> (f64, usize);
-    /// Overwrites `dlogits`.
+    /// Cross-entropy gradient; overwrites `dlogits` ([`crate::ops::cross_entropy::backward`]).
     fn cross_entropy_backward(
         &self,
         dlogits: &mut [T],

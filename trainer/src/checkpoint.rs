@@ -141,3 +141,64 @@ pub fn load(dir: &Path, model: &mut Model<f32>, opt: &mut AdamW<f32>) -> Result<
     opt.step = state.step;
     Ok(state)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ModelConfig;
+    use crate::rng::Rng;
+
+    fn state(step: u64) -> TrainState {
+        let data = LoaderPos {
+            epoch: 1,
+            doc: 2,
+            offset: 3,
+            epoch_rng: Rng::new(4),
+        };
+        TrainState {
+            step,
+            tokens: 10 * step,
+            data,
+            config_toml: "x = 1".into(),
+        }
+    }
+
+    #[test]
+    fn roundtrip_prune_and_ignore_partial_writes() {
+        let root = tempfile::tempdir().unwrap();
+        let cfg = ModelConfig {
+            router_bias_update_rate: 1e-3,
+            ..ModelConfig::default()
+        };
+        let mut m = Model::<f32>::new(cfg.clone(), 1).unwrap();
+        m.router_bias[3] = 0.25;
+        let mut opt = AdamW::<f32>::new(&m.layout);
+        opt.m[5] = 1.5;
+        opt.v[7] = 2.5;
+        opt.step = 2;
+        assert!(latest(root.path()).unwrap().is_none());
+        save(root.path(), &m, &opt, &state(2), 2).unwrap();
+        // A crash mid-save leaves only a hidden temp dir, which nothing picks up.
+        std::fs::create_dir_all(root.path().join(".step_00000003.tmp")).unwrap();
+        save(root.path(), &m, &opt, &state(4), 2).unwrap();
+        save(root.path(), &m, &opt, &state(6), 2).unwrap();
+        let mut names = list(root.path()).unwrap();
+        names.sort();
+        assert_eq!(names, vec!["step_00000004", "step_00000006"]);
+        let dir = latest(root.path()).unwrap().unwrap();
+        assert!(dir.ends_with("step_00000006"));
+        let mut m2 = Model::<f32>::new(cfg, 99).unwrap();
+        let mut opt2 = AdamW::<f32>::new(&m2.layout);
+        let st = load(&dir, &mut m2, &mut opt2).unwrap();
+        assert_eq!(st, state(6));
+        assert_eq!(m2.params, m.params);
+        assert_eq!(m2.router_bias, m.router_bias);
+        assert_eq!((opt2.m[5], opt2.v[7], opt2.step), (1.5, 2.5, 6));
+        // `latest` naming a directory without state.json is an error, not a silent fresh start.
+        std::fs::write(root.path().join("latest"), "step_00000099").unwrap();
+        assert!(latest(root.path())
+            .unwrap_err()
+            .to_string()
+            .contains("not a complete checkpoint"));
+    }
+}

@@ -8,9 +8,9 @@ use crate::float::Float;
 /// Precomputed `cos`/`sin` tables, `[seq, head_dim/2]`.
 #[derive(Debug, Clone)]
 pub struct RopeTables<T> {
-    /// cos(pos * inv_freq[i])
+    /// `cos(pos * inv_freq[i])`
     pub cos: Vec<T>,
-    /// sin(pos * inv_freq[i])
+    /// `sin(pos * inv_freq[i])`
     pub sin: Vec<T>,
     /// head_dim / 2
     pub half: usize,
