@@ -321,19 +321,16 @@ fn find_infixes(s: &str) -> Vec<(usize, usize)> {
         if c == '.' && next == Some('.') {
             let n = chars[k..].iter().take_while(|&&(_, c)| c == '.').count();
             matched = Some(n);
-        } else if c == '…' || spacy_icon(c) {
-            matched = Some(1);
-        } else if matches!(c, '+' | '-' | '*' | '^')
-            && prev.is_some_and(|p| p.is_ascii_digit())
-            && next.is_some_and(|n| n.is_ascii_digit() || n == '-')
+        } else if c == '…'
+            || spacy_icon(c)
+            || (matches!(c, '+' | '-' | '*' | '^')
+                && prev.is_some_and(|p| p.is_ascii_digit())
+                && next.is_some_and(|n| n.is_ascii_digit() || n == '-'))
+            || (c == '.'
+                && prev.is_some_and(|p| spacy_lower(p) || is_quote(p))
+                && next.is_some_and(|n| spacy_upper(n) || is_quote(n)))
+            || (c == ',' && prev.is_some_and(spacy_alpha) && next.is_some_and(spacy_alpha))
         {
-            matched = Some(1);
-        } else if c == '.'
-            && prev.is_some_and(|p| spacy_lower(p) || is_quote(p))
-            && next.is_some_and(|n| spacy_upper(n) || is_quote(n))
-        {
-            matched = Some(1);
-        } else if c == ',' && prev.is_some_and(spacy_alpha) && next.is_some_and(spacy_alpha) {
             matched = Some(1);
         } else if prev.is_some_and(|p| spacy_alpha(p) || p.is_ascii_digit()) {
             // Hyphen alternatives in spaCy's order; the first whose lookahead holds wins.
