@@ -144,7 +144,7 @@ impl LanguageId {
             None => top.score as f64 > c.threshold,
             Some(langs) => preds
                 .iter()
-                .any(|p| langs.iter().any(|l| *l == p.label) && p.score as f64 > c.threshold),
+                .any(|p| langs.contains(&p.label) && p.score as f64 > c.threshold),
         };
         if pass {
             Ok(())

@@ -100,4 +100,49 @@ mod tests {
             toml::from_str("semantics = \"fineweb-2024\"\nannotate = true").unwrap();
         assert!(reg.build("gopher_quality", &t).is_ok());
     }
+
+    #[test]
+    fn degenerate_texts_get_a_verdict_under_both_semantics() {
+        let mut reg = StepRegistry::new();
+        register(&mut reg);
+        let texts = [
+            "",
+            " ",
+            "\n\n\n",
+            "...",
+            "\r\n\r\n",
+            "#",
+            "•",
+            "{",
+            "a",
+            "\u{0}",
+            "。",
+            "\u{2028}x",
+        ];
+        for semantics in ["datatrove-0.10", "fineweb-2024"] {
+            for name in [
+                "gopher_repetition",
+                "gopher_quality",
+                "c4_quality",
+                "fineweb_quality",
+            ] {
+                let t: toml::Table =
+                    toml::from_str(&format!("semantics = \"{semantics}\"")).unwrap();
+                let step = reg.build(name, &t).unwrap();
+                for text in texts {
+                    let mut d = quarry_corpus::Document::new("t", text);
+                    // Either verdict is fine; what matters is one, with a reason when dropping.
+                    if let quarry_corpus::Verdict::Drop(r) = step.process(&mut d) {
+                        assert!(!r.is_empty(), "{name} dropped {text:?} without a reason");
+                    }
+                }
+            }
+        }
+        let pii = reg.build("pii", &toml::Table::new()).unwrap();
+        for text in texts {
+            assert!(pii
+                .process(&mut quarry_corpus::Document::new("t", text))
+                .is_keep());
+        }
+    }
 }

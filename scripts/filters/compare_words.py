@@ -3,7 +3,7 @@
 
 Usage:
   cargo run -p quarry-filters --example words -- DOCS.jsonl > /tmp/ours.jsonl
-  python scripts/filters/compare_words.py DOCS.jsonl /tmp/ours.jsonl
+  python scripts/filters/compare_words.py DOCS.jsonl /tmp/ours.jsonl [LANG3]
 DOCS.jsonl has one {"id", "text"} object per line (gzip allowed). Prints how many documents get an
 identical word list and the first differing words of the others.
 """
@@ -26,7 +26,7 @@ def main():
     ours = {d["id"]: d["words"] for d in read(sys.argv[2])}
     same = 0
     for d in docs:
-        ref = split_into_words(d["text"], "eng")
+        ref = split_into_words(d["text"], sys.argv[3] if len(sys.argv) > 3 else "eng")
         got = ours[d["id"]]
         if ref == got:
             same += 1

@@ -113,7 +113,7 @@ impl WordSplitter {
     }
 
     /// The words of `text`: tokens with whitespace tokens removed (datatrove's `split_into_words`).
-    pub fn words<'a>(self, text: &'a str) -> Vec<&'a str> {
+    pub fn words(self, text: &str) -> Vec<&str> {
         let mut out = Vec::with_capacity(text.len() / 5);
         self.tokens(text, &mut |t| {
             if !t.space {

@@ -48,6 +48,9 @@ fn parse_specials(tsv: &'static str) -> SpecialMap {
     map
 }
 
+/// Longer than any special-case key of spaCy's tables (the longest, a table-flip emoticon, is under 40 bytes).
+const MAX_SPECIAL_LEN: usize = 64;
+
 fn specials(which: Exceptions) -> &'static SpecialMap {
     static EN: OnceLock<SpecialMap> = OnceLock::new();
     static XX: OnceLock<SpecialMap> = OnceLock::new();
@@ -321,19 +324,16 @@ fn find_infixes(s: &str) -> Vec<(usize, usize)> {
         if c == '.' && next == Some('.') {
             let n = chars[k..].iter().take_while(|&&(_, c)| c == '.').count();
             matched = Some(n);
-        } else if c == '…' || spacy_icon(c) {
-            matched = Some(1);
-        } else if matches!(c, '+' | '-' | '*' | '^')
-            && prev.is_some_and(|p| p.is_ascii_digit())
-            && next.is_some_and(|n| n.is_ascii_digit() || n == '-')
+        } else if c == '…'
+            || spacy_icon(c)
+            || (matches!(c, '+' | '-' | '*' | '^')
+                && prev.is_some_and(|p| p.is_ascii_digit())
+                && next.is_some_and(|n| n.is_ascii_digit() || n == '-'))
+            || (c == '.'
+                && prev.is_some_and(|p| spacy_lower(p) || is_quote(p))
+                && next.is_some_and(|n| spacy_upper(n) || is_quote(n)))
+            || (c == ',' && prev.is_some_and(spacy_alpha) && next.is_some_and(spacy_alpha))
         {
-            matched = Some(1);
-        } else if c == '.'
-            && prev.is_some_and(|p| spacy_lower(p) || is_quote(p))
-            && next.is_some_and(|n| spacy_upper(n) || is_quote(n))
-        {
-            matched = Some(1);
-        } else if c == ',' && prev.is_some_and(spacy_alpha) && next.is_some_and(spacy_alpha) {
             matched = Some(1);
         } else if prev.is_some_and(|p| spacy_alpha(p) || p.is_ascii_digit()) {
             // Hyphen alternatives in spaCy's order; the first whose lookahead holds wins.
@@ -533,6 +533,9 @@ fn span_tokens<'a>(sp: Option<&SpecialMap>, s: &'a str, ws: bool, out: &mut Vec<
 }
 
 fn try_special<'a>(sp: Option<&SpecialMap>, s: &'a str, out: &mut Vec<Token<'a>>) -> bool {
+    if s.len() > MAX_SPECIAL_LEN {
+        return false;
+    }
     let Some(pieces) = sp.and_then(|m| m.get(s)) else {
         return false;
     };
@@ -653,7 +656,9 @@ fn split_affixes<'a>(
     prefixes: &mut Vec<&'a str>,
     suffixes: &mut Vec<&'a str>,
 ) -> &'a str {
-    let is_special = |x: &str| sp.is_some_and(|m| m.contains_key(x));
+    // The length check keeps pathological spans (100k opening brackets) linear instead of hashing
+    // the whole remainder after every peeled character.
+    let is_special = |x: &str| x.len() <= MAX_SPECIAL_LEN && sp.is_some_and(|m| m.contains_key(x));
     let mut last_len = usize::MAX;
     while !s.is_empty() && s.len() != last_len {
         if is_special(s) {
@@ -761,6 +766,25 @@ mod tests {
             toks("(see below): (a.) Co. 'em :P"),
             ["(", "see", "below", "):", "(", "a.", ")", "Co.", "'em", ":P"]
         );
+    }
+
+    #[test]
+    fn pathological_spans_stay_fast_and_lossless() {
+        for text in [
+            "(".repeat(200_000),
+            ".".repeat(200_000),
+            "a-".repeat(100_000),
+            "😀".repeat(50_000),
+        ] {
+            let t = std::time::Instant::now();
+            let n: usize = toks(&text).iter().map(|t| t.len()).sum();
+            assert_eq!(n, text.len(), "tokens must cover the span");
+            assert!(
+                t.elapsed().as_secs() < 5,
+                "tokenizing took {:?}",
+                t.elapsed()
+            );
+        }
     }
 
     #[test]
