@@ -32,6 +32,8 @@ enum Command {
     Run(cmd::run::Args),
     /// Show the records or rows of a WARC/WET/WAT, JSONL or Parquet file.
     Inspect(cmd::inspect::Args),
+    /// Train the MoE model on token shards (CPU reference backend).
+    Train(cmd::train::Args),
     /// Download models (fastText lid.176) into the cache.
     Models(cmd::models::Args),
     /// List the stage types a recipe may use.
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Extract(a) => cmd::extract::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
+        Command::Train(a) => cmd::train::run(a),
         Command::Models(a) => cmd::models::run(a),
         Command::Stages(a) => cmd::stages::run(a),
     };

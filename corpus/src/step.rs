@@ -127,16 +127,23 @@ pub fn table_get<T: serde::de::DeserializeOwned>(
 ) -> Result<Option<T>, StepError> {
     match table.get(key) {
         None => Ok(None),
-        Some(v) => v.clone().try_into().map(Some).map_err(|e: toml::de::Error| StepError::Config {
-            step: step.to_string(),
-            message: format!("key `{key}`: {e}"),
-        }),
+        Some(v) => v
+            .clone()
+            .try_into()
+            .map(Some)
+            .map_err(|e: toml::de::Error| StepError::Config {
+                step: step.to_string(),
+                message: format!("key `{key}`: {e}"),
+            }),
     }
 }
 
 /// Deserialises a step's whole recipe table into its config struct, rejecting unknown keys when the
 /// struct says `#[serde(deny_unknown_fields)]`.
-pub fn table_into<T: serde::de::DeserializeOwned>(step: &str, table: &toml::Table) -> Result<T, StepError> {
+pub fn table_into<T: serde::de::DeserializeOwned>(
+    step: &str,
+    table: &toml::Table,
+) -> Result<T, StepError> {
     toml::Value::Table(table.clone())
         .try_into()
         .map_err(|e: toml::de::Error| StepError::Config {

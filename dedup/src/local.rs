@@ -15,11 +15,15 @@ use serde::{Deserialize, Serialize};
 use crate::cluster::ClusterStats;
 use crate::config::MinhashConfig;
 use crate::error::DedupError;
-use crate::exact::{exact_cluster, exact_dir, exact_filter, exact_pairs, ExactConfig, ExactSignatures};
+use crate::exact::{
+    exact_cluster, exact_dir, exact_filter, exact_pairs, ExactConfig, ExactSignatures,
+};
 use crate::filter::DedupFilter;
 use crate::format::write_atomic;
 use crate::merge::MergeLimits;
-use crate::minhash::{minhash_cluster, minhash_dir, minhash_filter, minhash_pairs, MinhashSignatures};
+use crate::minhash::{
+    minhash_cluster, minhash_dir, minhash_filter, minhash_pairs, MinhashSignatures,
+};
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
@@ -75,7 +79,9 @@ fn ctx(task: usize, tasks: usize, out: &Path) -> TaskContext {
 
 /// Total bytes of files under a folder.
 pub fn dir_bytes(p: &Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(p) else { return 0 };
+    let Ok(rd) = std::fs::read_dir(p) else {
+        return 0;
+    };
     rd.flatten()
         .map(|e| match e.file_type() {
             Ok(t) if t.is_dir() => dir_bytes(&e.path()),
@@ -94,7 +100,11 @@ fn timed<T>(
     let t = Instant::now();
     let r = f()?;
     let after = bytes_dir.map(dir_bytes).unwrap_or(0);
-    tracing::info!(stage = name, seconds = t.elapsed().as_secs_f64(), "dedup stage done");
+    tracing::info!(
+        stage = name,
+        seconds = t.elapsed().as_secs_f64(),
+        "dedup stage done"
+    );
     stages.push(StageReport {
         stage: name.to_string(),
         seconds: t.elapsed().as_secs_f64(),
@@ -117,7 +127,12 @@ fn passes(filters: &[DedupFilter], doc: &mut Document) -> bool {
 /// Runs every stage of the plan over `tasks` input tasks; `docs(task)` yields a task's documents (it is
 /// called once per pass: up to three times). Documents need unique ids within a task; their
 /// `source.offset` (line or record number) fixes their order.
-pub fn run_local<I, F>(plan: &DedupPlan, tasks: usize, docs: F, out: &Path) -> Result<LocalReport, DedupError>
+pub fn run_local<I, F>(
+    plan: &DedupPlan,
+    tasks: usize,
+    docs: F,
+    out: &Path,
+) -> Result<LocalReport, DedupError>
 where
     I: Iterator<Item = Document>,
     F: Fn(usize) -> Result<I, DedupError> + Sync,
@@ -132,15 +147,23 @@ where
     let mut rep = LocalReport::default();
     let mut removed_txt = String::new();
     let mut clusters_jsonl = String::new();
-    let append = |dir: &Path, method: &str, removed: &mut String, clusters: &mut String| -> Result<(), DedupError> {
+    let append = |dir: &Path,
+                  method: &str,
+                  removed: &mut String,
+                  clusters: &mut String|
+     -> Result<(), DedupError> {
         let r = dir.join("removed.txt");
         removed.push_str(&std::fs::read_to_string(&r).map_err(|e| DedupError::io(&r, e))?);
         let c = dir.join("clusters.jsonl");
-        for line in std::fs::read_to_string(&c).map_err(|e| DedupError::io(&c, e))?.lines() {
-            let mut v: serde_json::Value = serde_json::from_str(line).map_err(|e| DedupError::Format {
-                path: c.clone(),
-                message: e.to_string(),
-            })?;
+        for line in std::fs::read_to_string(&c)
+            .map_err(|e| DedupError::io(&c, e))?
+            .lines()
+        {
+            let mut v: serde_json::Value =
+                serde_json::from_str(line).map_err(|e| DedupError::Format {
+                    path: c.clone(),
+                    message: e.to_string(),
+                })?;
             v["method"] = method.into();
             clusters.push_str(&v.to_string());
             clusters.push('\n');
@@ -174,7 +197,9 @@ where
                 .map(|p| exact_pairs(out, cfg, p, &plan.limits).map(|_| ()))
                 .collect::<Result<(), _>>()
         })?;
-        let cs = timed(&mut rep.stages, "exact:3-cluster", Some(&dir), || exact_cluster(out, cfg))?;
+        let cs = timed(&mut rep.stages, "exact:3-cluster", Some(&dir), || {
+            exact_cluster(out, cfg)
+        })?;
         rep.exact_removed = cs.removed;
         rep.exact = Some(cs);
         append(&dir, "exact", &mut removed_txt, &mut clusters_jsonl)?;
@@ -185,8 +210,14 @@ where
         let mut v = Vec::new();
         for (k, _) in prior {
             match k {
-                0 => v.push(exact_filter(out, plan.exact.as_ref().expect("exact is on"))?),
-                _ => v.push(minhash_filter(out, plan.minhash.as_ref().expect("minhash is on"))?),
+                0 => v.push(exact_filter(
+                    out,
+                    plan.exact.as_ref().expect("exact is on"),
+                )?),
+                _ => v.push(minhash_filter(
+                    out,
+                    plan.minhash.as_ref().expect("minhash is on"),
+                )?),
             }
         }
         Ok(v)
@@ -202,7 +233,8 @@ where
                     let mut filters = make_prior(&prior)?;
                     load_filters(&mut filters, t)?;
                     let mut st = MinhashSignatures::new(cfg.clone(), out)?;
-                    st.begin(&ctx(t, tasks, out)).map_err(|e| DedupError::Input(e.to_string()))?;
+                    st.begin(&ctx(t, tasks, out))
+                        .map_err(|e| DedupError::Input(e.to_string()))?;
                     let mut n = 0u64;
                     for mut d in docs(t)? {
                         n += 1;
@@ -224,7 +256,9 @@ where
                 .map(|b| minhash_pairs(out, cfg, b, &plan.limits).map(|_| ()))
                 .collect::<Result<(), _>>()
         })?;
-        let cs = timed(&mut rep.stages, "minhash:3-cluster", Some(&dir), || minhash_cluster(out, cfg))?;
+        let cs = timed(&mut rep.stages, "minhash:3-cluster", Some(&dir), || {
+            minhash_cluster(out, cfg)
+        })?;
         rep.minhash_removed = cs.removed;
         rep.minhash = Some(cs);
         append(&dir, "minhash", &mut removed_txt, &mut clusters_jsonl)?;
@@ -256,8 +290,16 @@ where
             rep.kept, rep.docs, rep.exact_removed, rep.minhash_removed
         )));
     }
-    rep.intermediate_bytes = plan.exact.as_ref().map(|c| dir_bytes(&exact_dir(out, c))).unwrap_or(0)
-        + plan.minhash.as_ref().map(|c| dir_bytes(&minhash_dir(out, c))).unwrap_or(0);
+    rep.intermediate_bytes = plan
+        .exact
+        .as_ref()
+        .map(|c| dir_bytes(&exact_dir(out, c)))
+        .unwrap_or(0)
+        + plan
+            .minhash
+            .as_ref()
+            .map(|c| dir_bytes(&minhash_dir(out, c)))
+            .unwrap_or(0);
     write_atomic(&out.join("removed.txt"), removed_txt.as_bytes())?;
     write_atomic(&out.join("clusters.jsonl"), clusters_jsonl.as_bytes())?;
     write_atomic(

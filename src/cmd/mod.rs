@@ -7,6 +7,7 @@ pub mod models;
 pub mod run;
 pub mod sample;
 pub mod stages;
+pub mod train;
 
 use std::process::ExitCode;
 
