@@ -32,6 +32,10 @@ enum Command {
     Run(cmd::run::Args),
     /// Show the records or rows of a WARC/WET/WAT, JSONL or Parquet file.
     Inspect(cmd::inspect::Args),
+    /// Train a tokenizer (byte-level BPE) on text shards.
+    Tokenizer(cmd::tokens::TokenizerArgs),
+    /// Turn text shards into token shards (Megatron .bin/.idx or OLMo layout).
+    Tokenize(cmd::tokens::TokenizeArgs),
     /// Train the MoE model on token shards (CPU reference backend).
     Train(cmd::train::Args),
     /// Download models (fastText lid.176) into the cache.
@@ -54,6 +58,8 @@ fn main() -> ExitCode {
         Command::Extract(a) => cmd::extract::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
+        Command::Tokenizer(a) => cmd::tokens::run_tokenizer(a),
+        Command::Tokenize(a) => cmd::tokens::run_tokenize(a),
         Command::Train(a) => cmd::train::run(a),
         Command::Models(a) => cmd::models::run(a),
         Command::Stages(a) => cmd::stages::run(a),

@@ -1,12 +1,14 @@
 //! One module per subcommand: its clap `Args` and a `run` that calls the crates.
 
 pub mod build;
+pub mod documents;
 pub mod extract;
 pub mod inspect;
 pub mod models;
 pub mod run;
 pub mod sample;
 pub mod stages;
+pub mod tokens;
 pub mod train;
 
 use std::process::ExitCode;
