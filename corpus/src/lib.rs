@@ -21,6 +21,7 @@
 
 pub mod document;
 pub mod error;
+pub mod html;
 pub mod step;
 
 pub use document::{Document, MetaValue, Metadata, Provenance, RawPayload};

@@ -1,0 +1,170 @@
+//! Gold-snippet quality of the HTML extractor on the 58 real pages of the shared test-data kit
+//! (trafilatura's benchmark pages): every `trafilatura_with` snippet should be in our text, every
+//! `trafilatura_without` snippet (navigation, teasers, footers, comments) should not.
+//!
+//! The floors are set just below what the extractor scored when it was chosen, so a regression
+//! fails. The Python peers' scores come from `scripts/html-eval/eval_python.py` (committed JSON), so
+//! CI needs no Python.
+
+use std::path::PathBuf;
+
+use quarry_corpus::html::{decode, extract};
+
+/// Kept / dropped gold snippets when the extractor was chosen (see docs/html.md): floors a few below.
+const FLOOR_KEPT: usize = 164;
+const FLOOR_DROPPED: usize = 160;
+
+fn data_dir() -> PathBuf {
+    let p = std::env::var_os("QUARRY_TEST_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data"))
+        });
+    assert!(
+        p.join("html/index.jsonl").exists(),
+        "test data not found at {} (set QUARRY_TEST_DATA to the shared/data folder)",
+        p.display()
+    );
+    p
+}
+
+fn norm(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+struct Page {
+    file: String,
+    url: Option<String>,
+    with: Vec<String>,
+    without: Vec<String>,
+    bytes: Vec<u8>,
+}
+
+fn pages() -> Vec<Page> {
+    let dir = data_dir().join("html");
+    let index = std::fs::read_to_string(dir.join("index.jsonl")).unwrap();
+    index
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let strs = |k: &str| -> Vec<String> {
+                v[k].as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_string())
+                    .collect()
+            };
+            let file = v["file"].as_str().unwrap().to_string();
+            Page {
+                bytes: std::fs::read(dir.join(&file)).unwrap(),
+                url: v["url"].as_str().map(str::to_string),
+                with: strs("trafilatura_with"),
+                without: strs("trafilatura_without"),
+                file,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn gold_snippets_on_58_real_pages() {
+    let pages = pages();
+    assert_eq!(pages.len(), 58);
+    let (mut kept, mut dropped, mut n_with, mut n_without) = (0, 0, 0, 0);
+    let mut lines_total = 0;
+    for p in &pages {
+        let d = decode(&p.bytes, None);
+        let e = extract(&d.text, p.url.as_deref());
+        let t = norm(&e.text);
+        let k = p.with.iter().filter(|s| t.contains(&norm(s))).count();
+        let dr = p.without.iter().filter(|s| !t.contains(&norm(s))).count();
+        if k < p.with.len() || dr < p.without.len() {
+            eprintln!(
+                "{:<60} kept {k}/{} dropped {dr}/{}",
+                p.file,
+                p.with.len(),
+                p.without.len()
+            );
+        }
+        kept += k;
+        dropped += dr;
+        n_with += p.with.len();
+        n_without += p.without.len();
+        lines_total += e.text.lines().count();
+        // The layout promise: no line is blank or ends in whitespace (only `<pre>` lines may be indented).
+        assert!(
+            e.text
+                .lines()
+                .all(|l| !l.trim().is_empty() && l.trim_end() == l),
+            "{}",
+            p.file
+        );
+    }
+    eprintln!(
+        "quarry extract: kept {kept}/{n_with}, dropped {dropped}/{n_without}, {lines_total} lines"
+    );
+    let py = data_dir_scores();
+    if let Some(py) = py {
+        for (name, imp) in py["implementations"].as_object().unwrap() {
+            eprintln!(
+                "{name}: kept {}/{n_with}, dropped {}/{n_without}",
+                imp["kept"], imp["dropped"]
+            );
+        }
+    }
+    assert_eq!((n_with, n_without), (171, 172));
+    assert!(kept >= FLOOR_KEPT, "kept {kept} < floor {FLOOR_KEPT}");
+    assert!(
+        dropped >= FLOOR_DROPPED,
+        "dropped {dropped} < floor {FLOOR_DROPPED}"
+    );
+    // Paragraph layout: the 58 pages have many paragraphs each, so lines ≫ pages.
+    assert!(
+        lines_total > 58 * 10,
+        "only {lines_total} lines: paragraphs are being joined"
+    );
+}
+
+fn data_dir_scores() -> Option<serde_json::Value> {
+    let p = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/html-eval/python_scores.json"
+    );
+    let s = std::fs::read_to_string(p).ok()?;
+    serde_json::from_str(&s).ok()
+}
+
+#[test]
+fn python_peer_scores_are_committed_and_consistent() {
+    let py = data_dir_scores().expect(
+        "tests/data/html-eval/python_scores.json missing: run scripts/html-eval/eval_python.py",
+    );
+    assert_eq!(py["pages"], 58);
+    assert_eq!(py["gold_with"], 171);
+    assert_eq!(py["gold_without"], 172);
+    for name in ["python-trafilatura", "datatrove-trafilatura"] {
+        let imp = &py["implementations"][name];
+        let per_page = imp["per_page"].as_object().unwrap();
+        assert_eq!(per_page.len(), 58, "{name}");
+        let k: u64 = per_page.values().map(|v| v["kept"].as_u64().unwrap()).sum();
+        assert_eq!(k, imp["kept"].as_u64().unwrap(), "{name}");
+        assert!(imp["ms_per_page"].as_f64().unwrap() > 0.0);
+    }
+}
+
+#[test]
+fn extraction_is_deterministic_and_order_independent() {
+    let pages = pages();
+    let pick = [3usize, 17, 40];
+    let first: Vec<String> = pick
+        .iter()
+        .map(|&i| extract(&decode(&pages[i].bytes, None).text, pages[i].url.as_deref()).text)
+        .collect();
+    // Process other pages in between, in reverse order; results must be byte-identical.
+    for &i in pick.iter().rev() {
+        let _ = extract(&decode(&pages[i + 1].bytes, None).text, None);
+        let again = extract(&decode(&pages[i].bytes, None).text, pages[i].url.as_deref()).text;
+        let pos = pick.iter().position(|&j| j == i).unwrap();
+        assert_eq!(again, first[pos], "{}", pages[i].file);
+    }
+}
