@@ -19,6 +19,11 @@ use quarry_corpus::{Pipeline, RunOptions, StepRegistry};
 /// Every stage type of every crate. Only the CLI knows all crates, so only it builds the full registry.
 pub fn registry() -> StepRegistry {
     let mut reg = StepRegistry::new();
+    reg.register(
+        "extract",
+        "HTML → main text: charset detection (HTTP, BOM, meta, chardetng) and boilerplate removal",
+        quarry_corpus::html::extract_factory,
+    );
     quarry_filters::register(&mut reg);
     quarry_dedup::register(&mut reg);
     reg
