@@ -118,8 +118,11 @@ fn every_kit_page_decodes_without_replacement_except_the_known_one() {
     }
 }
 
-/// (target URI, HTTP headers, HTTP body) of every `response` record of a gzipped WARC.
-fn http_bodies(path: &str) -> Vec<(String, Vec<(String, String)>, Vec<u8>)> {
+/// (target URI, HTTP headers, HTTP body) of one WARC `response` record.
+type Response = (String, Vec<(String, String)>, Vec<u8>);
+
+/// Every `response` record of a gzipped WARC.
+fn http_bodies(path: &str) -> Vec<Response> {
     let mut data = Vec::new();
     flate2::read::MultiGzDecoder::new(std::fs::File::open(data_dir().join(path)).unwrap())
         .read_to_end(&mut data)
