@@ -382,4 +382,23 @@ mod tests {
         });
         assert!(got.is_empty());
     }
+
+    /// datatrove's own outputs (scripts/dedup/datatrove_golden.py) on tricky strings.
+    #[test]
+    fn matches_datatrove_golden_normalisation_and_tokens() {
+        let golden = include_str!("../data/datatrove_golden.jsonl");
+        let mut n = 0;
+        for line in golden.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let Some(text) = v["text"].as_str() else { continue };
+            let simple = simplify_text(text, &NormConfig::default());
+            assert_eq!(simple, v["simplified"].as_str().unwrap(), "simplify {text:?}");
+            let mut toks = Vec::new();
+            tokenize(&simple, WordTokenizer::Datatrove, &mut toks);
+            let want: Vec<&str> = v["tokens"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+            assert_eq!(toks, want, "tokens of {text:?}");
+            n += 1;
+        }
+        assert_eq!(n, 10);
+    }
 }
