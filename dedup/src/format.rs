@@ -91,7 +91,11 @@ impl AtomicWriter {
             std::fs::create_dir_all(dir).map_err(|e| DedupError::io(dir, e))?;
         }
         let mut tmp = path.as_os_str().to_owned();
-        tmp.push(format!(".tmp-{}", std::process::id()));
+        // Unique per process and per writer: several tasks of one process may write the same file
+        // (e.g. config.json) at once, and each must rename its own temp file.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tmp.push(format!(".tmp-{}-{n}", std::process::id()));
         let tmp = PathBuf::from(tmp);
         let f = File::create(&tmp).map_err(|e| DedupError::io(&tmp, e))?;
         Ok(AtomicWriter {

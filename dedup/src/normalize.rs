@@ -203,6 +203,14 @@ const UNITS: &[&str] = &[
 fn is_symbol(c: char) -> bool {
     !c.is_ascii() && c.general_category() == GeneralCategory::OtherSymbol
 }
+/// spaCy's prefix/suffix punctuation that datatrove's punctuation set leaves in place.
+fn is_affix_punct(c: char) -> bool {
+    matches!(
+        c,
+        '¿' | '؟' | '¡' | '·' | '।' | '،' | '۔' | '؛' | '٪' | '‘' | '‚' | '『' | '』' | '〔' | '〕' | '⟦' | '⟧' | '§'
+            | '\u{2329}' | '\u{232A}'
+    )
+}
 fn is_currency(c: char) -> bool {
     !c.is_ascii() && c.general_category() == GeneralCategory::CurrencySymbol
 }
@@ -222,7 +230,7 @@ fn split_chunk<'a>(chunk: &'a str, out: &mut Vec<&'a str>) {
     let mut rest = chunk;
     // prefixes: symbols and currency signs
     while let Some(c) = rest.chars().next() {
-        if (is_symbol(c) || is_currency(c)) && rest.len() > c.len_utf8() {
+        if (is_symbol(c) || is_currency(c) || is_affix_punct(c)) && rest.len() > c.len_utf8() {
             out.push(&rest[..c.len_utf8()]);
             rest = &rest[c.len_utf8()..];
             if let Some(parts) = table.get(rest) {
@@ -246,7 +254,7 @@ fn split_chunk<'a>(chunk: &'a str, out: &mut Vec<&'a str>) {
             break;
         }
         let after_digit = head.chars().next_back().is_some_and(|p| p.is_ascii_digit());
-        if is_symbol(c) || (is_currency(c) && after_digit) {
+        if is_symbol(c) || is_affix_punct(c) || (is_currency(c) && after_digit) {
             suffixes.push(&rest[head.len()..]);
             rest = head;
             continue;
@@ -366,6 +374,7 @@ mod tests {
         assert_eq!(words("I cannot go, I'm gonna stay"), ["i", "can", "not", "go", "i", "m", "gon", "na", "stay"]);
         assert_eq!(words("5km and £3 and 4kg™"), ["0", "km", "and", "£", "0", "and", "0", "kg", "™"]);
         assert_eq!(words("x😀y"), ["x", "😀", "y"]);
+        assert_eq!(words("¡Hola! ¿qué?"), ["¡", "hola", "¿", "que"]);
     }
 
     #[test]
