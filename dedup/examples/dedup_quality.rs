@@ -116,7 +116,10 @@ fn main() {
             let data = std::env::var("QUARRY_TEST_DATA").unwrap_or_else(|_| "/work/shared/data".into());
             let tasks: usize = arg(&args, "--tasks").map(|s| s.parse().unwrap()).unwrap_or(14);
             let seed: u64 = arg(&args, "--seed").map(|s| s.parse().unwrap()).unwrap_or(42);
+            let step: usize = arg(&args, "--subsample").map(|s| s.parse().unwrap()).unwrap_or(1);
             let base = load_base_texts(Path::new(&data), 50, 300).expect("base texts");
+            // --subsample 8 --tasks 4 gives the small benchmark of the crate's tests
+            let base: Vec<String> = base.iter().step_by(step).cloned().collect();
             let bench = generate(&base, &BenchParams { seed, ..Default::default() });
             write_bench(&bench, &dir, tasks).expect("write bench");
             let copies = bench.truth.iter().filter(|t| t.source.is_some()).count();
