@@ -14,11 +14,16 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use quarry_dedup::benchmark::{evaluate, generate, load_base_texts, read_task, write_bench, Bench, BenchDoc, BenchParams, MethodOutput, Scores, Truth, BANDS};
-use quarry_dedup::{run_local, DedupPlan, HashScheme, KeepRule, MinhashConfig, VerifyMode};
+use quarry_dedup::benchmark::{
+    evaluate, generate, load_base_texts, read_task, write_bench, Bench, BenchDoc, BenchParams,
+    MethodOutput, Scores, Truth, BANDS,
+};
+use quarry_dedup::{run_local, DedupPlan, MinhashConfig, VerifyMode};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn read_bench(dir: &Path) -> Bench {
@@ -30,7 +35,10 @@ fn read_bench(dir: &Path) -> Bench {
             break;
         }
         for d in read_task(&p).expect("read task") {
-            docs.push(BenchDoc { id: d.id, text: d.text });
+            docs.push(BenchDoc {
+                id: d.id,
+                text: d.text,
+            });
         }
         t += 1;
     }
@@ -48,15 +56,27 @@ fn configs() -> Vec<(&'static str, MinhashConfig)> {
         ("ours-datatrove-compat", MinhashConfig::datatrove()),
         (
             "ours-verify-est-40x3@0.5",
-            MinhashConfig::builder().bands(40, 3).verify(VerifyMode::Estimated, 0.5).build().unwrap(),
+            MinhashConfig::builder()
+                .bands(40, 3)
+                .verify(VerifyMode::Estimated, 0.5)
+                .build()
+                .unwrap(),
         ),
         (
             "ours-verify-exact-40x3@0.5",
-            MinhashConfig::builder().bands(40, 3).verify(VerifyMode::Exact, 0.5).build().unwrap(),
+            MinhashConfig::builder()
+                .bands(40, 3)
+                .verify(VerifyMode::Exact, 0.5)
+                .build()
+                .unwrap(),
         ),
         (
             "ours-verify-exact-28x4@0.7",
-            MinhashConfig::builder().bands(28, 4).verify(VerifyMode::Exact, 0.7).build().unwrap(),
+            MinhashConfig::builder()
+                .bands(28, 4)
+                .verify(VerifyMode::Exact, 0.7)
+                .build()
+                .unwrap(),
         ),
     ]
 }
@@ -81,7 +101,12 @@ fn print_scores(rows: &[(String, Scores)]) {
             if s.planted[b] == 0 {
                 print!(" – |");
             } else {
-                print!(" {:.3} ({}/{}) |", s.found[b] as f64 / s.planted[b] as f64, s.found[b], s.planted[b]);
+                print!(
+                    " {:.3} ({}/{}) |",
+                    s.found[b] as f64 / s.planted[b] as f64,
+                    s.found[b],
+                    s.planted[b]
+                );
             }
         }
         println!();
@@ -110,17 +135,33 @@ fn print_scores(rows: &[(String, Scores)]) {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let cmd = args.first().map(String::as_str).unwrap_or("");
-    let dir = PathBuf::from(args.get(1).expect("usage: dedup_quality gen|eval BENCH_DIR"));
+    let dir = PathBuf::from(
+        args.get(1)
+            .expect("usage: dedup_quality gen|eval BENCH_DIR"),
+    );
     match cmd {
         "gen" => {
-            let data = std::env::var("QUARRY_TEST_DATA").unwrap_or_else(|_| "/work/shared/data".into());
-            let tasks: usize = arg(&args, "--tasks").map(|s| s.parse().unwrap()).unwrap_or(14);
-            let seed: u64 = arg(&args, "--seed").map(|s| s.parse().unwrap()).unwrap_or(42);
-            let step: usize = arg(&args, "--subsample").map(|s| s.parse().unwrap()).unwrap_or(1);
+            let data =
+                std::env::var("QUARRY_TEST_DATA").unwrap_or_else(|_| "/work/shared/data".into());
+            let tasks: usize = arg(&args, "--tasks")
+                .map(|s| s.parse().unwrap())
+                .unwrap_or(14);
+            let seed: u64 = arg(&args, "--seed")
+                .map(|s| s.parse().unwrap())
+                .unwrap_or(42);
+            let step: usize = arg(&args, "--subsample")
+                .map(|s| s.parse().unwrap())
+                .unwrap_or(1);
             let base = load_base_texts(Path::new(&data), 50, 300).expect("base texts");
             // --subsample 8 --tasks 4 gives the small benchmark of the crate's tests
             let base: Vec<String> = base.iter().step_by(step).cloned().collect();
-            let bench = generate(&base, &BenchParams { seed, ..Default::default() });
+            let bench = generate(
+                &base,
+                &BenchParams {
+                    seed,
+                    ..Default::default()
+                },
+            );
             write_bench(&bench, &dir, tasks).expect("write bench");
             let copies = bench.truth.iter().filter(|t| t.source.is_some()).count();
             println!(
@@ -142,9 +183,15 @@ fn main() {
             let mut rows = Vec::new();
             let dt = dir.join("out-datatrove");
             if dt.join("removed.txt").exists() {
-                rows.push(("datatrove-0.10-default".to_string(), evaluate(&bench, &MethodOutput::read(&dt).unwrap())));
+                rows.push((
+                    "datatrove-0.10-default".to_string(),
+                    evaluate(&bench, &MethodOutput::read(&dt).unwrap()),
+                ));
             } else {
-                println!("(no datatrove result in {}: run scripts/dedup/datatrove_bench.py)", dt.display());
+                println!(
+                    "(no datatrove result in {}: run scripts/dedup/datatrove_bench.py)",
+                    dt.display()
+                );
             }
             for (name, cfg) in configs() {
                 let out = dir.join(format!("out-{name}"));
@@ -154,9 +201,18 @@ fn main() {
                     ..Default::default()
                 };
                 let t0 = std::time::Instant::now();
-                run_local(&plan, tasks.len(), |t| Ok(tasks[t].clone().into_iter()), &out).expect("run");
+                run_local(
+                    &plan,
+                    tasks.len(),
+                    |t| Ok(tasks[t].clone().into_iter()),
+                    &out,
+                )
+                .expect("run");
                 eprintln!("{name}: {:.2}s", t0.elapsed().as_secs_f64());
-                rows.push((name.to_string(), evaluate(&bench, &MethodOutput::read(&out).unwrap())));
+                rows.push((
+                    name.to_string(),
+                    evaluate(&bench, &MethodOutput::read(&out).unwrap()),
+                ));
             }
             let planted: u64 = rows[0].1.planted.iter().sum();
             println!(
@@ -187,7 +243,6 @@ fn main() {
                     (n - differ) as f64 / n as f64
                 );
             }
-            let _ = (HashScheme::Xxh3, KeepRule::First);
         }
         _ => eprintln!("usage: dedup_quality gen|eval BENCH_DIR"),
     }

@@ -47,12 +47,22 @@ fn sig_bench(dir: &Path) {
         ("datatrove scheme, 14x8", MinhashConfig::datatrove()),
         (
             "xxh3, whitespace tokenizer, 14x8",
-            MinhashConfig::builder().tokenizer(WordTokenizer::Whitespace).build().unwrap(),
+            MinhashConfig::builder()
+                .tokenizer(WordTokenizer::Whitespace)
+                .build()
+                .unwrap(),
         ),
-        ("xxh3, 40x3 (120 hashes)", MinhashConfig::builder().bands(40, 3).build().unwrap()),
+        (
+            "xxh3, 40x3 (120 hashes)",
+            MinhashConfig::builder().bands(40, 3).build().unwrap(),
+        ),
         (
             "datatrove scheme, 40x3",
-            MinhashConfig::builder().bands(40, 3).scheme(HashScheme::Datatrove).build().unwrap(),
+            MinhashConfig::builder()
+                .bands(40, 3)
+                .scheme(HashScheme::Datatrove)
+                .build()
+                .unwrap(),
         ),
     ];
     for (name, cfg) in cfgs {
@@ -91,7 +101,13 @@ fn synth_task(task: usize, per_task: usize, seed: u64) -> impl Iterator<Item = D
                 src
             } else {
                 src.split(' ')
-                    .map(|w| if rng.unit() < 0.05 { vocab[rng.below(vocab.len())].as_str() } else { w })
+                    .map(|w| {
+                        if rng.unit() < 0.05 {
+                            vocab[rng.below(vocab.len())].as_str()
+                        } else {
+                            w
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join(" ")
             }
@@ -125,7 +141,13 @@ fn scale(n: usize, work: &Path, tasks: usize) {
         ..Default::default()
     };
     let _ = std::fs::remove_dir_all(work);
-    let text_bytes: usize = (0..tasks).map(|t| synth_task(t, per_task, 7).map(|d| d.text.len()).sum::<usize>()).sum();
+    let text_bytes: usize = (0..tasks)
+        .map(|t| {
+            synth_task(t, per_task, 7)
+                .map(|d| d.text.len())
+                .sum::<usize>()
+        })
+        .sum();
     let t0 = Instant::now();
     let rep = run_local(&plan, tasks, |t| Ok(synth_task(t, per_task, 7)), work).expect("run");
     let total = t0.elapsed().as_secs_f64();
@@ -145,7 +167,12 @@ fn scale(n: usize, work: &Path, tasks: usize) {
     println!("\n| stage | seconds | bytes written |");
     println!("|---|---|---|");
     for s in &rep.stages {
-        println!("| {} | {:.2} | {:.1} MB |", s.stage, s.seconds, s.bytes as f64 / 1e6);
+        println!(
+            "| {} | {:.2} | {:.1} MB |",
+            s.stage,
+            s.seconds,
+            s.bytes as f64 / 1e6
+        );
     }
 }
 

@@ -122,7 +122,8 @@ impl Verifier<'_> {
                 VerifyMode::Estimated => (self.layout.sigs(task as usize), Kind::Signatures),
                 _ => (self.layout.shingles(task as usize), Kind::Shingles),
             };
-            self.open.insert(task, RandomAccess::open(&p, kind, self.params.fingerprint)?);
+            self.open
+                .insert(task, RandomAccess::open(&p, kind, self.params.fingerprint)?);
         }
         let ra = &self.open[&task];
         ra.get(ord, if into_a { &mut self.a } else { &mut self.b })
@@ -227,7 +228,10 @@ pub fn cluster(layout: &Layout, params: ClusterParams) -> Result<ClusterStats, D
     let mut by_task: HashMap<u32, Vec<(u32, u32)>> = HashMap::new(); // task -> (ord, node)
     for i in 0..n {
         let k = uf.keys[i];
-        by_task.entry((k >> 32) as u32).or_default().push((k as u32, i as u32));
+        by_task
+            .entry((k >> 32) as u32)
+            .or_default()
+            .push((k as u32, i as u32));
     }
     let mut names: Vec<Option<String>> = vec![None; n];
     let mut removed_txt = String::new();
@@ -240,7 +244,10 @@ pub fn cluster(layout: &Layout, params: ClusterParams) -> Result<ClusterStats, D
             for (ord, node) in members {
                 let id = ids.get(ord as usize).ok_or_else(|| DedupError::Format {
                     path: layout.ids(task),
-                    message: format!("pairs name document {ord} but the task has {} ids", ids.len()),
+                    message: format!(
+                        "pairs name document {ord} but the task has {} ids",
+                        ids.len()
+                    ),
                 })?;
                 let root = roots[node as usize];
                 let keep = root == node;
@@ -278,7 +285,11 @@ pub fn cluster(layout: &Layout, params: ClusterParams) -> Result<ClusterStats, D
     let mut cl = String::new();
     for (cid, (_, root)) in root_keys.iter().enumerate() {
         let name = |i: u32| names[i as usize].clone().unwrap_or_default();
-        let removed: Vec<String> = members_of[cid].iter().filter(|&&i| i != *root).map(|&i| name(i)).collect();
+        let removed: Vec<String> = members_of[cid]
+            .iter()
+            .filter(|&&i| i != *root)
+            .map(|&i| name(i))
+            .collect();
         let line = serde_json::json!({
             "cluster_id": cid,
             "size": members_of[cid].len(),

@@ -7,8 +7,6 @@
 //! to by (task, order) in binary files and by their stable id everywhere else (`ids/task-*.jsonl` maps
 //! one to the other), so the filter stage can match documents by id whatever their position.
 
-use std::path::PathBuf;
-
 use quarry_corpus::{Document, SideOutput};
 use sha2::{Digest, Sha256};
 
@@ -86,7 +84,9 @@ impl Default for TaskCollector {
 impl TaskCollector {
     /// An empty collector.
     pub fn new() -> Self {
-        TaskCollector { entries: Vec::new() }
+        TaskCollector {
+            entries: Vec::new(),
+        }
     }
 
     /// Records a document's key (`key` empty: no key) and, for exact verification, its shingle set.
@@ -110,7 +110,8 @@ impl TaskCollector {
         write_sigs: Option<usize>,
     ) -> Result<(TaskStats, Vec<SideOutput>), DedupError> {
         let mut entries = std::mem::take(&mut self.entries);
-        entries.sort_unstable_by(|a, b| (&a.file, a.offset, &a.id).cmp(&(&b.file, b.offset, &b.id)));
+        entries
+            .sort_unstable_by(|a, b| (&a.file, a.offset, &a.id).cmp(&(&b.file, b.offset, &b.id)));
         for w in entries.windows(2) {
             if w[0].id == w[1].id {
                 return Err(DedupError::Input(format!(
@@ -121,7 +122,9 @@ impl TaskCollector {
             }
         }
         if entries.len() > u32::MAX as usize {
-            return Err(DedupError::Input(format!("task {task} has more than 2^32 documents")));
+            return Err(DedupError::Input(format!(
+                "task {task} has more than 2^32 documents"
+            )));
         }
         let mut outputs = Vec::new();
         let mut stats = TaskStats {
@@ -158,7 +161,9 @@ impl TaskCollector {
                     continue;
                 }
                 match buckets {
-                    Buckets::Bands { rows, .. } => recs.push((&e.key[b * rows..(b + 1) * rows], ord as u32)),
+                    Buckets::Bands { rows, .. } => {
+                        recs.push((&e.key[b * rows..(b + 1) * rows], ord as u32))
+                    }
                     Buckets::Partitions { parts } => {
                         if (e.key[0] % parts as u64) as usize == b {
                             recs.push((&e.key[..2], ord as u32));
@@ -216,7 +221,10 @@ impl TaskCollector {
         // shingle sets for exact-Jaccard verification
         if entries.iter().any(|e| e.shingles.is_some()) {
             let p = layout.shingles(task);
-            let sets: Vec<&[u64]> = entries.iter().map(|e| e.shingles.as_deref().unwrap_or(&[])).collect();
+            let sets: Vec<&[u64]> = entries
+                .iter()
+                .map(|e| e.shingles.as_deref().unwrap_or(&[]))
+                .collect();
             write_shingles(&p, fingerprint, &sets)?;
             outputs.push(side_output(&p, entries.len() as u64)?);
         }
@@ -229,7 +237,7 @@ impl TaskCollector {
     }
 }
 
-fn write_output(p: &PathBuf, bytes: &[u8], rows: u64) -> Result<SideOutput, DedupError> {
+fn write_output(p: &std::path::Path, bytes: &[u8], rows: u64) -> Result<SideOutput, DedupError> {
     crate::format::write_atomic(p, bytes)?;
     side_output(p, rows)
 }

@@ -98,7 +98,10 @@ impl MinhashConfig {
             return err(format!("n_grams must be in 1..=64, got {}", self.n_grams));
         }
         if self.bands == 0 || self.rows == 0 {
-            return err(format!("bands and rows must be ≥ 1, got {}×{}", self.bands, self.rows));
+            return err(format!(
+                "bands and rows must be ≥ 1, got {}×{}",
+                self.bands, self.rows
+            ));
         }
         if self.bands * self.rows > 1024 || self.bands > 1000 {
             return err(format!(
@@ -107,10 +110,16 @@ impl MinhashConfig {
             ));
         }
         if self.scheme == HashScheme::Datatrove && self.seed > u32::MAX as u64 {
-            return err(format!("the datatrove scheme needs a 32-bit seed (numpy), got {}", self.seed));
+            return err(format!(
+                "the datatrove scheme needs a 32-bit seed (numpy), got {}",
+                self.seed
+            ));
         }
         if !(self.verify_threshold > 0.0 && self.verify_threshold <= 1.0) {
-            return err(format!("verify_threshold must be in (0, 1], got {}", self.verify_threshold));
+            return err(format!(
+                "verify_threshold must be in (0, 1], got {}",
+                self.verify_threshold
+            ));
         }
         Ok(())
     }
@@ -123,7 +132,10 @@ impl MinhashConfig {
     /// A short tag naming this configuration in intermediate paths, e.g. `5g14x8-s1-xxh3` or
     /// `5g28x4-s1-xxh3-est70`. Any field that changes signatures or clusters changes the tag.
     pub fn tag(&self) -> String {
-        let mut t = format!("{}g{}x{}-s{}", self.n_grams, self.bands, self.rows, self.seed);
+        let mut t = format!(
+            "{}g{}x{}-s{}",
+            self.n_grams, self.bands, self.rows, self.seed
+        );
         t.push_str(match self.scheme {
             HashScheme::Xxh3 => "-xxh3",
             HashScheme::Datatrove => "-dt",
@@ -251,7 +263,10 @@ mod tests {
     fn builder_rejects_bad_values() {
         assert!(MinhashConfig::builder().bands(0, 8).build().is_err());
         assert!(MinhashConfig::builder().n_grams(0).build().is_err());
-        assert!(MinhashConfig::builder().verify(VerifyMode::Exact, 1.5).build().is_err());
+        assert!(MinhashConfig::builder()
+            .verify(VerifyMode::Exact, 1.5)
+            .build()
+            .is_err());
         assert!(MinhashConfig::builder()
             .scheme(HashScheme::Datatrove)
             .seed(1 << 40)

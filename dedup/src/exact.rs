@@ -186,7 +186,10 @@ impl ExactSignatures {
             parts: self.cfg.partitions,
         };
         let c = self.collector.get_mut().unwrap_or_else(|p| p.into_inner());
-        Ok(c.finish(&self.layout, task, parts, self.cfg.fingerprint(), None)?.1)
+        Ok(
+            c.finish(&self.layout, task, parts, self.cfg.fingerprint(), None)?
+                .1,
+        )
     }
 }
 
@@ -199,7 +202,8 @@ impl Step for ExactSignatures {
         Verdict::Keep
     }
     fn finish(&mut self, ctx: &TaskContext) -> Result<Vec<SideOutput>, StepError> {
-        self.write(ctx.task).map_err(|e| e.into_step("exact_dedup_signatures"))
+        self.write(ctx.task)
+            .map_err(|e| e.into_step("exact_dedup_signatures"))
     }
 }
 
@@ -254,7 +258,9 @@ pub(crate) fn signatures_factory(table: &toml::Table) -> Result<Box<dyn Step>, S
 
 pub(crate) fn filter_factory(table: &toml::Table) -> Result<Box<dyn Step>, StepError> {
     let (dir, cfg): (PathBuf, ExactConfig) = split_table("exact_dedup_filter", table)?;
-    Ok(Box::new(exact_filter(&dir, &cfg).map_err(|e| e.into_step("exact_dedup_filter"))?))
+    Ok(Box::new(
+        exact_filter(&dir, &cfg).map_err(|e| e.into_step("exact_dedup_filter"))?,
+    ))
 }
 
 #[cfg(test)]

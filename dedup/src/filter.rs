@@ -43,7 +43,9 @@ impl DedupFilter {
                 &p,
                 std::io::Error::new(
                     e.kind(),
-                    format!("{e} (has the clustering stage run for task {task} with these settings?)"),
+                    format!(
+                        "{e} (has the clustering stage run for task {task} with these settings?)"
+                    ),
                 ),
             )
         })?;
@@ -75,7 +77,10 @@ impl Step for DedupFilter {
     }
 
     fn process(&self, doc: &mut Document) -> Verdict {
-        debug_assert!(self.loaded, "begin() loads the task's clusters before process()");
+        debug_assert!(
+            self.loaded,
+            "begin() loads the task's clusters before process()"
+        );
         match self.members.get(&doc.id) {
             Some(m) if !m.keep => Verdict::Drop(Cow::Borrowed(self.reason)),
             Some(m) => {

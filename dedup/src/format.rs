@@ -116,13 +116,22 @@ impl AtomicWriter {
     /// Appends bytes.
     pub fn write(&mut self, b: &[u8]) -> Result<(), DedupError> {
         self.bytes += b.len() as u64;
-        self.w.write_all(b).map_err(|e| DedupError::io(&self.tmp, e))
+        self.w
+            .write_all(b)
+            .map_err(|e| DedupError::io(&self.tmp, e))
     }
 
     /// Flushes and renames into place; returns the bytes written.
     pub fn finish(self) -> Result<u64, DedupError> {
-        let AtomicWriter { path, tmp, w, bytes } = self;
-        let f = w.into_inner().map_err(|e| DedupError::io(&tmp, e.into_error()))?;
+        let AtomicWriter {
+            path,
+            tmp,
+            w,
+            bytes,
+        } = self;
+        let f = w
+            .into_inner()
+            .map_err(|e| DedupError::io(&tmp, e.into_error()))?;
         drop(f);
         std::fs::rename(&tmp, &path).map_err(|e| DedupError::io(&path, e))?;
         Ok(bytes)
@@ -137,7 +146,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DedupError> {
 }
 
 /// Reads and checks a header: magic, version, kind, and the settings fingerprint.
-pub fn read_header(path: &Path, r: &mut impl Read, kind: Kind, fingerprint: u64) -> Result<Header, DedupError> {
+pub fn read_header(
+    path: &Path,
+    r: &mut impl Read,
+    kind: Kind,
+    fingerprint: u64,
+) -> Result<Header, DedupError> {
     let mut h = [0u8; HEADER_LEN as usize];
     r.read_exact(&mut h).map_err(|e| DedupError::Format {
         path: path.to_path_buf(),
@@ -152,10 +166,18 @@ pub fn read_header(path: &Path, r: &mut impl Read, kind: Kind, fingerprint: u64)
     }
     let u32_at = |i: usize| u32::from_le_bytes(h[i..i + 4].try_into().unwrap());
     if u32_at(8) != VERSION {
-        return Err(bad(format!("format version {} (this build reads {VERSION})", u32_at(8))));
+        return Err(bad(format!(
+            "format version {} (this build reads {VERSION})",
+            u32_at(8)
+        )));
     }
     if u32_at(12) != kind as u32 {
-        return Err(bad(format!("file kind {} where {:?} ({}) was expected", u32_at(12), kind, kind as u32)));
+        return Err(bad(format!(
+            "file kind {} where {:?} ({}) was expected",
+            u32_at(12),
+            kind,
+            kind as u32
+        )));
     }
     let fp = u64::from_le_bytes(h[24..32].try_into().unwrap());
     if fp != fingerprint {
@@ -242,11 +264,15 @@ impl BucketReader {
         if self.remaining == 0 {
             return Ok(false);
         }
-        self.r.read_exact(&mut self.buf).map_err(|e| DedupError::io(&self.path, e))?;
+        self.r
+            .read_exact(&mut self.buf)
+            .map_err(|e| DedupError::io(&self.path, e))?;
         self.remaining -= 1;
         rec.key.clear();
         for i in 0..self.width {
-            rec.key.push(u64::from_le_bytes(self.buf[i * 8..i * 8 + 8].try_into().unwrap()));
+            rec.key.push(u64::from_le_bytes(
+                self.buf[i * 8..i * 8 + 8].try_into().unwrap(),
+            ));
         }
         let o = self.width * 8;
         rec.task = u32::from_le_bytes(self.buf[o..o + 4].try_into().unwrap());
@@ -261,7 +287,11 @@ impl BucketReader {
 }
 
 /// Reads a whole pairs file.
-pub fn read_pairs(path: &Path, fingerprint: u64, mut f: impl FnMut([u32; 4])) -> Result<u64, DedupError> {
+pub fn read_pairs(
+    path: &Path,
+    fingerprint: u64,
+    mut f: impl FnMut([u32; 4]),
+) -> Result<u64, DedupError> {
     let file = File::open(path).map_err(|e| DedupError::io(path, e))?;
     let len = file.metadata().map_err(|e| DedupError::io(path, e))?.len();
     let mut r = BufReader::with_capacity(1 << 20, file);
@@ -314,16 +344,25 @@ impl RandomAccess {
     fn read_u64s(&self, at: u64, count: usize, out: &mut Vec<u64>) -> Result<(), DedupError> {
         use std::os::unix::fs::FileExt;
         let mut b = vec![0u8; count * 8];
-        self.f.read_exact_at(&mut b, at).map_err(|e| DedupError::io(&self.path, e))?;
+        self.f
+            .read_exact_at(&mut b, at)
+            .map_err(|e| DedupError::io(&self.path, e))?;
         out.clear();
-        out.extend(b.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())));
+        out.extend(
+            b.chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap())),
+        );
         Ok(())
     }
 
     /// The record of document `ord` (a signature or a shingle set) into `out`.
     pub fn get(&self, ord: u32, out: &mut Vec<u64>) -> Result<(), DedupError> {
         match self.kind {
-            Kind::Signatures => self.read_u64s(HEADER_LEN + ord as u64 * self.width as u64 * 8, self.width, out),
+            Kind::Signatures => self.read_u64s(
+                HEADER_LEN + ord as u64 * self.width as u64 * 8,
+                self.width,
+                out,
+            ),
             Kind::Shingles => {
                 if ord as u64 >= self.n {
                     return Err(DedupError::Format {
@@ -385,8 +424,16 @@ mod tests {
         };
         let mut w = AtomicWriter::with_header(&p, h).unwrap();
         let recs = [
-            BucketRecord { key: vec![1, 2], task: 0, ord: 5 },
-            BucketRecord { key: vec![1, 3], task: 2, ord: 1 },
+            BucketRecord {
+                key: vec![1, 2],
+                task: 0,
+                ord: 5,
+            },
+            BucketRecord {
+                key: vec![1, 3],
+                task: 2,
+                ord: 1,
+            },
         ];
         let mut buf = Vec::new();
         for r in &recs {
@@ -396,7 +443,11 @@ mod tests {
         assert!(!p.exists(), "not visible before finish");
         w.finish().unwrap();
         let mut r = BucketReader::open(&p, 7, 4096).unwrap();
-        let mut rec = BucketRecord { key: vec![], task: 0, ord: 0 };
+        let mut rec = BucketRecord {
+            key: vec![],
+            task: 0,
+            ord: 0,
+        };
         let mut got = Vec::new();
         while r.next_into(&mut rec).unwrap() {
             got.push(rec.clone());

@@ -81,7 +81,10 @@ impl Layout {
             let e = e.map_err(|e| DedupError::io(&d, e))?;
             let name = e.file_name();
             let name = name.to_string_lossy();
-            if let Some(n) = name.strip_prefix("task-").and_then(|s| s.strip_suffix(".jsonl")) {
+            if let Some(n) = name
+                .strip_prefix("task-")
+                .and_then(|s| s.strip_suffix(".jsonl"))
+            {
                 if let Ok(t) = n.parse() {
                     out.push(t);
                 }

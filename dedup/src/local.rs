@@ -15,11 +15,15 @@ use serde::{Deserialize, Serialize};
 use crate::cluster::ClusterStats;
 use crate::config::MinhashConfig;
 use crate::error::DedupError;
-use crate::exact::{exact_cluster, exact_dir, exact_filter, exact_pairs, ExactConfig, ExactSignatures};
+use crate::exact::{
+    exact_cluster, exact_dir, exact_filter, exact_pairs, ExactConfig, ExactSignatures,
+};
 use crate::filter::DedupFilter;
 use crate::format::write_atomic;
 use crate::merge::MergeLimits;
-use crate::minhash::{minhash_cluster, minhash_dir, minhash_filter, minhash_pairs, MinhashSignatures};
+use crate::minhash::{
+    minhash_cluster, minhash_dir, minhash_filter, minhash_pairs, MinhashSignatures,
+};
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +34,30 @@ pub struct DedupPlan {
     pub minhash: Option<MinhashConfig>,
     /// Merge memory limits.
     pub limits: MergeLimits,
+}
+
+impl DedupPlan {
+    /// The plan `quarry dedup` builds from its flags: `--exact` (exact text dedup), `--minhash` (on when
+    /// neither is given) with `--bands B --rows R --ngram N` over the datatrove defaults.
+    pub fn from_flags(
+        exact: bool,
+        minhash: bool,
+        bands: Option<usize>,
+        rows: Option<usize>,
+        ngram: Option<usize>,
+    ) -> Result<Self, DedupError> {
+        let minhash = minhash || !exact;
+        let mut cfg = MinhashConfig::default();
+        cfg.bands = bands.unwrap_or(cfg.bands);
+        cfg.rows = rows.unwrap_or(cfg.rows);
+        cfg.n_grams = ngram.unwrap_or(cfg.n_grams);
+        cfg.validate()?;
+        Ok(DedupPlan {
+            exact: exact.then(ExactConfig::default),
+            minhash: minhash.then_some(cfg),
+            limits: MergeLimits::default(),
+        })
+    }
 }
 
 /// Timing and size of one stage.
@@ -75,7 +103,9 @@ fn ctx(task: usize, tasks: usize, out: &Path) -> TaskContext {
 
 /// Total bytes of files under a folder.
 pub fn dir_bytes(p: &Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(p) else { return 0 };
+    let Ok(rd) = std::fs::read_dir(p) else {
+        return 0;
+    };
     rd.flatten()
         .map(|e| match e.file_type() {
             Ok(t) if t.is_dir() => dir_bytes(&e.path()),
@@ -94,7 +124,11 @@ fn timed<T>(
     let t = Instant::now();
     let r = f()?;
     let after = bytes_dir.map(dir_bytes).unwrap_or(0);
-    tracing::info!(stage = name, seconds = t.elapsed().as_secs_f64(), "dedup stage done");
+    tracing::info!(
+        stage = name,
+        seconds = t.elapsed().as_secs_f64(),
+        "dedup stage done"
+    );
     stages.push(StageReport {
         stage: name.to_string(),
         seconds: t.elapsed().as_secs_f64(),
@@ -117,7 +151,12 @@ fn passes(filters: &[DedupFilter], doc: &mut Document) -> bool {
 /// Runs every stage of the plan over `tasks` input tasks; `docs(task)` yields a task's documents (it is
 /// called once per pass: up to three times). Documents need unique ids within a task; their
 /// `source.offset` (line or record number) fixes their order.
-pub fn run_local<I, F>(plan: &DedupPlan, tasks: usize, docs: F, out: &Path) -> Result<LocalReport, DedupError>
+pub fn run_local<I, F>(
+    plan: &DedupPlan,
+    tasks: usize,
+    docs: F,
+    out: &Path,
+) -> Result<LocalReport, DedupError>
 where
     I: Iterator<Item = Document>,
     F: Fn(usize) -> Result<I, DedupError> + Sync,
@@ -132,15 +171,23 @@ where
     let mut rep = LocalReport::default();
     let mut removed_txt = String::new();
     let mut clusters_jsonl = String::new();
-    let append = |dir: &Path, method: &str, removed: &mut String, clusters: &mut String| -> Result<(), DedupError> {
+    let append = |dir: &Path,
+                  method: &str,
+                  removed: &mut String,
+                  clusters: &mut String|
+     -> Result<(), DedupError> {
         let r = dir.join("removed.txt");
         removed.push_str(&std::fs::read_to_string(&r).map_err(|e| DedupError::io(&r, e))?);
         let c = dir.join("clusters.jsonl");
-        for line in std::fs::read_to_string(&c).map_err(|e| DedupError::io(&c, e))?.lines() {
-            let mut v: serde_json::Value = serde_json::from_str(line).map_err(|e| DedupError::Format {
-                path: c.clone(),
-                message: e.to_string(),
-            })?;
+        for line in std::fs::read_to_string(&c)
+            .map_err(|e| DedupError::io(&c, e))?
+            .lines()
+        {
+            let mut v: serde_json::Value =
+                serde_json::from_str(line).map_err(|e| DedupError::Format {
+                    path: c.clone(),
+                    message: e.to_string(),
+                })?;
             v["method"] = method.into();
             clusters.push_str(&v.to_string());
             clusters.push('\n');
@@ -174,7 +221,9 @@ where
                 .map(|p| exact_pairs(out, cfg, p, &plan.limits).map(|_| ()))
                 .collect::<Result<(), _>>()
         })?;
-        let cs = timed(&mut rep.stages, "exact:3-cluster", Some(&dir), || exact_cluster(out, cfg))?;
+        let cs = timed(&mut rep.stages, "exact:3-cluster", Some(&dir), || {
+            exact_cluster(out, cfg)
+        })?;
         rep.exact_removed = cs.removed;
         rep.exact = Some(cs);
         append(&dir, "exact", &mut removed_txt, &mut clusters_jsonl)?;
@@ -185,8 +234,14 @@ where
         let mut v = Vec::new();
         for (k, _) in prior {
             match k {
-                0 => v.push(exact_filter(out, plan.exact.as_ref().expect("exact is on"))?),
-                _ => v.push(minhash_filter(out, plan.minhash.as_ref().expect("minhash is on"))?),
+                0 => v.push(exact_filter(
+                    out,
+                    plan.exact.as_ref().expect("exact is on"),
+                )?),
+                _ => v.push(minhash_filter(
+                    out,
+                    plan.minhash.as_ref().expect("minhash is on"),
+                )?),
             }
         }
         Ok(v)
@@ -202,7 +257,8 @@ where
                     let mut filters = make_prior(&prior)?;
                     load_filters(&mut filters, t)?;
                     let mut st = MinhashSignatures::new(cfg.clone(), out)?;
-                    st.begin(&ctx(t, tasks, out)).map_err(|e| DedupError::Input(e.to_string()))?;
+                    st.begin(&ctx(t, tasks, out))
+                        .map_err(|e| DedupError::Input(e.to_string()))?;
                     let mut n = 0u64;
                     for mut d in docs(t)? {
                         n += 1;
@@ -224,7 +280,9 @@ where
                 .map(|b| minhash_pairs(out, cfg, b, &plan.limits).map(|_| ()))
                 .collect::<Result<(), _>>()
         })?;
-        let cs = timed(&mut rep.stages, "minhash:3-cluster", Some(&dir), || minhash_cluster(out, cfg))?;
+        let cs = timed(&mut rep.stages, "minhash:3-cluster", Some(&dir), || {
+            minhash_cluster(out, cfg)
+        })?;
         rep.minhash_removed = cs.removed;
         rep.minhash = Some(cs);
         append(&dir, "minhash", &mut removed_txt, &mut clusters_jsonl)?;
@@ -256,8 +314,16 @@ where
             rep.kept, rep.docs, rep.exact_removed, rep.minhash_removed
         )));
     }
-    rep.intermediate_bytes = plan.exact.as_ref().map(|c| dir_bytes(&exact_dir(out, c))).unwrap_or(0)
-        + plan.minhash.as_ref().map(|c| dir_bytes(&minhash_dir(out, c))).unwrap_or(0);
+    rep.intermediate_bytes = plan
+        .exact
+        .as_ref()
+        .map(|c| dir_bytes(&exact_dir(out, c)))
+        .unwrap_or(0)
+        + plan
+            .minhash
+            .as_ref()
+            .map(|c| dir_bytes(&minhash_dir(out, c)))
+            .unwrap_or(0);
     write_atomic(&out.join("removed.txt"), removed_txt.as_bytes())?;
     write_atomic(&out.join("clusters.jsonl"), clusters_jsonl.as_bytes())?;
     write_atomic(
@@ -287,7 +353,10 @@ mod tests {
     fn text(i: usize) -> String {
         // distinct letter-only words per i (digits would all normalise to `0`), so unrelated documents
         // share no 5-gram
-        (0..60).map(|k| format!("{}q{}", letters(i), letters(k))).collect::<Vec<_>>().join(" ")
+        (0..60)
+            .map(|k| format!("{}q{}", letters(i), letters(k)))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     fn corpus() -> Vec<Vec<Document>> {
@@ -308,7 +377,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut reg = StepRegistry::new();
         crate::register(&mut reg);
-        let table: toml::Table = toml::from_str(&format!("dir = {:?}\nbands = 14\nrows = 8", dir.path())).unwrap();
+        let table: toml::Table =
+            toml::from_str(&format!("dir = {:?}\nbands = 14\nrows = 8", dir.path())).unwrap();
         let docs = corpus();
         for (t, task) in docs.iter().enumerate() {
             let mut s = reg.build("minhash_signatures", &table).unwrap();
@@ -327,7 +397,8 @@ mod tests {
         }
         let stats = minhash_cluster(dir.path(), &cfg).unwrap();
         assert_eq!((stats.clusters, stats.removed), (2, 2), "{stats:?}");
-        let removed = std::fs::read_to_string(minhash_dir(dir.path(), &cfg).join("removed.txt")).unwrap();
+        let removed =
+            std::fs::read_to_string(minhash_dir(dir.path(), &cfg).join("removed.txt")).unwrap();
         assert_eq!(removed, "c\nd\n");
         let mut verdicts = Vec::new();
         for (t, task) in docs.iter().enumerate() {
@@ -336,7 +407,11 @@ mod tests {
             for d in task {
                 let mut d = d.clone();
                 let v = f.process(&mut d);
-                verdicts.push((d.id.clone(), v, d.meta("dedup_cluster_size").and_then(|m| m.as_i64())));
+                verdicts.push((
+                    d.id.clone(),
+                    v,
+                    d.meta("dedup_cluster_size").and_then(|m| m.as_i64()),
+                ));
             }
         }
         assert_eq!(
@@ -350,13 +425,22 @@ mod tests {
             ]
         );
         // a filter under other settings finds no stage-3 output and says so
-        let other: toml::Table = toml::from_str(&format!("dir = {:?}\nbands = 20\nrows = 5", dir.path())).unwrap();
+        let other: toml::Table =
+            toml::from_str(&format!("dir = {:?}\nbands = 20\nrows = 5", dir.path())).unwrap();
         let mut f = reg.build("minhash_filter", &other).unwrap();
         let e = f.begin(&ctx(0, 2, dir.path())).unwrap_err().to_string();
         assert!(e.contains("clustering stage"), "{e}");
-        assert!(reg.build("minhash_signatures", &toml::Table::new()).is_err(), "dir is required");
-        let bad: toml::Table = toml::from_str(&format!("dir = {:?}\nbandz = 3", dir.path())).unwrap();
-        assert!(reg.build("minhash_signatures", &bad).is_err(), "unknown keys are refused");
+        assert!(
+            reg.build("minhash_signatures", &toml::Table::new())
+                .is_err(),
+            "dir is required"
+        );
+        let bad: toml::Table =
+            toml::from_str(&format!("dir = {:?}\nbandz = 3", dir.path())).unwrap();
+        assert!(
+            reg.build("minhash_signatures", &bad).is_err(),
+            "unknown keys are refused"
+        );
     }
 
     #[test]
@@ -371,11 +455,17 @@ mod tests {
         for _ in 0..2 {
             let dir = tempfile::tempdir().unwrap();
             let rep = run_local(&plan, 2, |t| Ok(docs[t].clone().into_iter()), dir.path()).unwrap();
-            assert_eq!((rep.docs, rep.exact_removed, rep.minhash_removed, rep.kept), (5, 1, 1, 3));
+            assert_eq!(
+                (rep.docs, rep.exact_removed, rep.minhash_removed, rep.kept),
+                (5, 1, 1, 3)
+            );
             let removed = std::fs::read_to_string(dir.path().join("removed.txt")).unwrap();
             assert_eq!(removed, "d\nc\n");
             let clusters = std::fs::read_to_string(dir.path().join("clusters.jsonl")).unwrap();
-            assert!(clusters.contains(r#""method":"exact""#) && clusters.contains(r#""method":"minhash""#));
+            assert!(
+                clusters.contains(r#""method":"exact""#)
+                    && clusters.contains(r#""method":"minhash""#)
+            );
             outputs.push((removed, clusters));
         }
         assert_eq!(outputs[0], outputs[1]);
@@ -383,7 +473,10 @@ mod tests {
 
     #[test]
     fn repeated_ids_within_a_task_are_an_error() {
-        let docs = vec![vec![Document::new("x", text(1)), Document::new("x", text(2))]];
+        let docs = [vec![
+            Document::new("x", text(1)),
+            Document::new("x", text(2)),
+        ]];
         let dir = tempfile::tempdir().unwrap();
         let plan = DedupPlan {
             minhash: Some(MinhashConfig::default()),

@@ -94,7 +94,8 @@ fn merge_files(
             if *l > item.rec {
                 return Err(DedupError::Format {
                     path: readers[item.src].path().to_path_buf(),
-                    message: "records are not sorted (file corrupted or written by another tool)".into(),
+                    message: "records are not sorted (file corrupted or written by another tool)"
+                        .into(),
                 });
             }
         }
@@ -194,14 +195,15 @@ pub fn find_pairs(
     let mut first: Option<BucketRecord> = None;
     let mut pairs = 0u64;
     let mut buf = [0u8; 16];
-    let mut emit = |a: &BucketRecord, b: &BucketRecord, w: &mut AtomicWriter| -> Result<(), DedupError> {
-        buf[0..4].copy_from_slice(&a.task.to_le_bytes());
-        buf[4..8].copy_from_slice(&a.ord.to_le_bytes());
-        buf[8..12].copy_from_slice(&b.task.to_le_bytes());
-        buf[12..16].copy_from_slice(&b.ord.to_le_bytes());
-        pairs += 1;
-        w.write(&buf)
-    };
+    let mut emit =
+        |a: &BucketRecord, b: &BucketRecord, w: &mut AtomicWriter| -> Result<(), DedupError> {
+            buf[0..4].copy_from_slice(&a.task.to_le_bytes());
+            buf[4..8].copy_from_slice(&a.ord.to_le_bytes());
+            buf[8..12].copy_from_slice(&b.task.to_le_bytes());
+            buf[12..16].copy_from_slice(&b.ord.to_le_bytes());
+            pairs += 1;
+            w.write(&buf)
+        };
     stats.records = merge_files(&files, fingerprint, limits, |r| {
         match &prev {
             Some(p) if p.key == r.key => {
@@ -300,7 +302,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let layout = Layout::new(dir.path());
         write_bucket(&layout, 0, &[(5, 0), (1, 1)]);
-        let e = find_pairs(&layout, 0, 9, PairMode::Consecutive, &MergeLimits::default()).unwrap_err();
+        let e = find_pairs(
+            &layout,
+            0,
+            9,
+            PairMode::Consecutive,
+            &MergeLimits::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("not sorted"), "{e}");
     }
 }

@@ -110,7 +110,8 @@ impl Step for MinhashSignatures {
         Verdict::Keep
     }
     fn finish(&mut self, ctx: &TaskContext) -> Result<Vec<SideOutput>, StepError> {
-        self.write(ctx.task).map_err(|e| e.into_step("minhash_signatures"))
+        self.write(ctx.task)
+            .map_err(|e| e.into_step("minhash_signatures"))
     }
 }
 
@@ -123,13 +124,22 @@ pub fn minhash_pairs(
 ) -> Result<MergeStats, DedupError> {
     cfg.validate()?;
     if band >= cfg.bands {
-        return Err(DedupError::Config(format!("band {band} out of range (0..{})", cfg.bands)));
+        return Err(DedupError::Config(format!(
+            "band {band} out of range (0..{})",
+            cfg.bands
+        )));
     }
     let mode = match cfg.verify {
         VerifyMode::None => PairMode::Consecutive,
         _ => PairMode::ConsecutiveAndFirst,
     };
-    find_pairs(&Layout::new(minhash_dir(root, cfg)), band, cfg.fingerprint(), mode, limits)
+    find_pairs(
+        &Layout::new(minhash_dir(root, cfg)),
+        band,
+        cfg.fingerprint(),
+        mode,
+        limits,
+    )
 }
 
 /// Stage 3.
@@ -168,7 +178,8 @@ pub(crate) fn split_table<T: serde::de::DeserializeOwned>(
         Some(_) => {
             return Err(StepError::Config {
                 step: step.into(),
-                message: "`dir` must be a string (the dedup folder shared by all dedup stages)".into(),
+                message: "`dir` must be a string (the dedup folder shared by all dedup stages)"
+                    .into(),
             })
         }
         None => {
@@ -191,5 +202,7 @@ pub(crate) fn signatures_factory(table: &toml::Table) -> Result<Box<dyn Step>, S
 
 pub(crate) fn filter_factory(table: &toml::Table) -> Result<Box<dyn Step>, StepError> {
     let (dir, cfg): (PathBuf, MinhashConfig) = split_table("minhash_filter", table)?;
-    Ok(Box::new(minhash_filter(&dir, &cfg).map_err(|e| e.into_step("minhash_filter"))?))
+    Ok(Box::new(
+        minhash_filter(&dir, &cfg).map_err(|e| e.into_step("minhash_filter"))?,
+    ))
 }

@@ -86,14 +86,15 @@ pub enum WordTokenizer {
 /// The non-letter characters datatrove maps to spaces (its `PUNCTUATION` constant: ASCII punctuation,
 /// C0/C1 controls except `\t`/`\n`, and some typographic and CJK punctuation), sorted for binary search.
 const PUNCTUATION: &[u32] = &[
-    0x0, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0xB, 0xC, 0xD, 0xE, 0xF, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15,
-    0x16, 0x17, 0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27,
-    0x28, 0x29, 0x2A, 0x2B, 0x2C, 0x2D, 0x2E, 0x2F, 0x3A, 0x3B, 0x3C, 0x3D, 0x3E, 0x3F, 0x40, 0x5B, 0x5C,
-    0x5D, 0x5E, 0x5F, 0x60, 0x7B, 0x7C, 0x7D, 0x7E, 0x7F, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87,
-    0x88, 0x89, 0x8A, 0x8B, 0x8C, 0x8D, 0x8E, 0x8F, 0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98,
-    0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xAB, 0xB4, 0xBB, 0x2013, 0x2014, 0x2019, 0x201C, 0x201D,
-    0x201E, 0x2026, 0x2236, 0x2501, 0x25BA, 0x3001, 0x3002, 0x3008, 0x3009, 0x300A, 0x300B, 0x300C, 0x300D,
-    0x3010, 0x3011, 0xFF01, 0xFF05, 0xFF08, 0xFF09, 0xFF0C, 0xFF0E, 0xFF11, 0xFF1A, 0xFF1B, 0xFF1F, 0xFF5E,
+    0x0, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0xB, 0xC, 0xD, 0xE, 0xF, 0x10, 0x11, 0x12, 0x13,
+    0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F, 0x21, 0x22, 0x23, 0x24,
+    0x25, 0x26, 0x27, 0x28, 0x29, 0x2A, 0x2B, 0x2C, 0x2D, 0x2E, 0x2F, 0x3A, 0x3B, 0x3C, 0x3D, 0x3E,
+    0x3F, 0x40, 0x5B, 0x5C, 0x5D, 0x5E, 0x5F, 0x60, 0x7B, 0x7C, 0x7D, 0x7E, 0x7F, 0x80, 0x81, 0x82,
+    0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8A, 0x8B, 0x8C, 0x8D, 0x8E, 0x8F, 0x90, 0x91, 0x92,
+    0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xAB, 0xB4, 0xBB,
+    0x2013, 0x2014, 0x2019, 0x201C, 0x201D, 0x201E, 0x2026, 0x2236, 0x2501, 0x25BA, 0x3001, 0x3002,
+    0x3008, 0x3009, 0x300A, 0x300B, 0x300C, 0x300D, 0x3010, 0x3011, 0xFF01, 0xFF05, 0xFF08, 0xFF09,
+    0xFF0C, 0xFF0E, 0xFF11, 0xFF1A, 0xFF1B, 0xFF1F, 0xFF5E,
 ];
 
 fn is_punct(c: char) -> bool {
@@ -114,7 +115,10 @@ fn is_decimal_digit(c: char) -> bool {
 }
 
 fn is_decimal_sep(c: char) -> bool {
-    matches!(c, '.' | ',' | '\u{60C}' | '\u{66B}' | '\u{2396}' | '\u{2397}' | '\u{2398}')
+    matches!(
+        c,
+        '.' | ',' | '\u{60C}' | '\u{66B}' | '\u{2396}' | '\u{2397}' | '\u{2398}'
+    )
 }
 
 /// Replaces `\p{Nd}+([.,،٫⎖⎗⎘]\p{Nd}+)?` by `0`.
@@ -153,7 +157,10 @@ pub fn simplify_text(text: &str, cfg: &NormConfig) -> String {
         cur = out;
     }
     if cfg.remove_punctuation {
-        cur = cur.chars().map(|c| if is_punct(c) { ' ' } else { c }).collect();
+        cur = cur
+            .chars()
+            .map(|c| if is_punct(c) { ' ' } else { c })
+            .collect();
     }
     if cfg.norm_whitespace {
         let mut out = String::with_capacity(cur.len());
@@ -194,10 +201,10 @@ fn special_cases() -> &'static HashMap<&'static str, Vec<&'static str>> {
 
 /// Units spaCy splits off a number (`0km` → `0 km`); lower-case ones only, since the text is lower-cased.
 const UNITS: &[&str] = &[
-    "km", "km²", "km³", "m", "m²", "m³", "dm", "dm²", "dm³", "cm", "cm²", "cm³", "mm", "mm²", "mm³", "ha", "µm",
-    "nm", "yd", "in", "ft", "kg", "g", "mg", "µg", "t", "lb", "oz", "kmh", "mph", "mbar", "mb", "kb", "gb", "tb",
-    "км", "км²", "км³", "м", "м²", "м³", "дм", "дм²", "дм³", "см", "см²", "см³", "мм", "мм²", "мм³", "нм", "кг",
-    "г", "мг", "мбар", "кб", "мб", "гб",
+    "km", "km²", "km³", "m", "m²", "m³", "dm", "dm²", "dm³", "cm", "cm²", "cm³", "mm", "mm²",
+    "mm³", "ha", "µm", "nm", "yd", "in", "ft", "kg", "g", "mg", "µg", "t", "lb", "oz", "kmh",
+    "mph", "mbar", "mb", "kb", "gb", "tb", "км", "км²", "км³", "м", "м²", "м³", "дм", "дм²", "дм³",
+    "см", "см²", "см³", "мм", "мм²", "мм³", "нм", "кг", "г", "мг", "мбар", "кб", "мб", "гб",
 ];
 
 fn is_symbol(c: char) -> bool {
@@ -207,8 +214,25 @@ fn is_symbol(c: char) -> bool {
 fn is_affix_punct(c: char) -> bool {
     matches!(
         c,
-        '¿' | '؟' | '¡' | '·' | '।' | '،' | '۔' | '؛' | '٪' | '‘' | '‚' | '『' | '』' | '〔' | '〕' | '⟦' | '⟧' | '§'
-            | '\u{2329}' | '\u{232A}'
+        '¿' | '؟'
+            | '¡'
+            | '·'
+            | '।'
+            | '،'
+            | '۔'
+            | '؛'
+            | '٪'
+            | '‘'
+            | '‚'
+            | '『'
+            | '』'
+            | '〔'
+            | '〕'
+            | '⟦'
+            | '⟧'
+            | '§'
+            | '\u{2329}'
+            | '\u{232A}'
     )
 }
 fn is_currency(c: char) -> bool {
@@ -247,8 +271,7 @@ fn split_chunk<'a>(chunk: &'a str, out: &mut Vec<&'a str>) {
     }
     // suffixes, collected in reverse
     let mut suffixes: Vec<&str> = Vec::new();
-    loop {
-        let Some(c) = rest.chars().next_back() else { break };
+    while let Some(c) = rest.chars().next_back() {
         let head = &rest[..rest.len() - c.len_utf8()];
         if head.is_empty() {
             break;
@@ -259,7 +282,9 @@ fn split_chunk<'a>(chunk: &'a str, out: &mut Vec<&'a str>) {
             rest = head;
             continue;
         }
-        let digits_end = rest.find(|ch: char| !ch.is_ascii_digit()).unwrap_or(rest.len());
+        let digits_end = rest
+            .find(|ch: char| !ch.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits_end > 0 && digits_end < rest.len() && UNITS.contains(&&rest[digits_end..]) {
             suffixes.push(&rest[digits_end..]);
             rest = &rest[..digits_end];
@@ -362,8 +387,14 @@ mod tests {
     #[test]
     fn simplify_matches_documented_steps() {
         let c = NormConfig::default();
-        assert_eq!(simplify_text("  Hello,   WORLD!\n\tNaïve café ", &c), "hello world naive cafe");
-        assert_eq!(simplify_text("Pi is 3.14159, e is 2,71 and 1|2|3", &c), "pi is 0 e is 0 and 0 0 0");
+        assert_eq!(
+            simplify_text("  Hello,   WORLD!\n\tNaïve café ", &c),
+            "hello world naive cafe"
+        );
+        assert_eq!(
+            simplify_text("Pi is 3.14159, e is 2,71 and 1|2|3", &c),
+            "pi is 0 e is 0 and 0 0 0"
+        );
         assert_eq!(simplify_text("«quoted» — dash… ok", &c), "quoted dash ok");
         assert_eq!(simplify_text("", &c), "");
         assert_eq!(simplify_text("!!!", &c), "");
@@ -371,8 +402,14 @@ mod tests {
 
     #[test]
     fn tokenizer_applies_spacy_cases() {
-        assert_eq!(words("I cannot go, I'm gonna stay"), ["i", "can", "not", "go", "i", "m", "gon", "na", "stay"]);
-        assert_eq!(words("5km and £3 and 4kg™"), ["0", "km", "and", "£", "0", "and", "0", "kg", "™"]);
+        assert_eq!(
+            words("I cannot go, I'm gonna stay"),
+            ["i", "can", "not", "go", "i", "m", "gon", "na", "stay"]
+        );
+        assert_eq!(
+            words("5km and £3 and 4kg™"),
+            ["0", "km", "and", "£", "0", "and", "0", "kg", "™"]
+        );
         assert_eq!(words("x😀y"), ["x", "😀", "y"]);
         assert_eq!(words("¡Hola! ¿qué?"), ["¡", "hola", "¿", "que"]);
     }
@@ -381,14 +418,22 @@ mod tests {
     fn shingles_are_joined_ngrams() {
         let mut s = Shingler::default();
         let mut got = Vec::new();
-        s.for_each_shingle("A b, C d!", &NormConfig::default(), WordTokenizer::Datatrove, 3, |b| {
-            got.push(String::from_utf8(b.to_vec()).unwrap())
-        });
+        s.for_each_shingle(
+            "A b, C d!",
+            &NormConfig::default(),
+            WordTokenizer::Datatrove,
+            3,
+            |b| got.push(String::from_utf8(b.to_vec()).unwrap()),
+        );
         assert_eq!(got, ["a b c", "b c d"]);
         got.clear();
-        s.for_each_shingle("too short", &NormConfig::default(), WordTokenizer::Datatrove, 3, |b| {
-            got.push(String::from_utf8(b.to_vec()).unwrap())
-        });
+        s.for_each_shingle(
+            "too short",
+            &NormConfig::default(),
+            WordTokenizer::Datatrove,
+            3,
+            |b| got.push(String::from_utf8(b.to_vec()).unwrap()),
+        );
         assert!(got.is_empty());
     }
 
@@ -399,12 +444,23 @@ mod tests {
         let mut n = 0;
         for line in golden.lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            let Some(text) = v["text"].as_str() else { continue };
+            let Some(text) = v["text"].as_str() else {
+                continue;
+            };
             let simple = simplify_text(text, &NormConfig::default());
-            assert_eq!(simple, v["simplified"].as_str().unwrap(), "simplify {text:?}");
+            assert_eq!(
+                simple,
+                v["simplified"].as_str().unwrap(),
+                "simplify {text:?}"
+            );
             let mut toks = Vec::new();
             tokenize(&simple, WordTokenizer::Datatrove, &mut toks);
-            let want: Vec<&str> = v["tokens"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+            let want: Vec<&str> = v["tokens"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap())
+                .collect();
             assert_eq!(toks, want, "tokens of {text:?}");
             n += 1;
         }

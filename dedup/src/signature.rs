@@ -130,8 +130,12 @@ impl MinHasher {
             HashScheme::Datatrove => {
                 // numpy seeds must fit in 32 bits; the config validation enforces it.
                 let mut rs = NumpyRandomState::new(seed as u32);
-                a = (0..num_hashes).map(|_| rs.randint_u64(1, MERSENNE_61)).collect();
-                b = (0..num_hashes).map(|_| rs.randint_u64(0, MERSENNE_61)).collect();
+                a = (0..num_hashes)
+                    .map(|_| rs.randint_u64(1, MERSENNE_61))
+                    .collect();
+                b = (0..num_hashes)
+                    .map(|_| rs.randint_u64(0, MERSENNE_61))
+                    .collect();
             }
             HashScheme::Xxh3 => {
                 let mut st = seed ^ 0x5175_6172_7279_4d48; // "QuarryMH"
@@ -263,30 +267,69 @@ mod tests {
         let mut rs = NumpyRandomState::new(1);
         assert_eq!([rs.next_u32(), rs.next_u32()], [1791095845, 4282876139]);
         // datatrove's MinhashDedupSignature.parameters for seed 1, 112 hashes (values printed by numpy).
-        let h = MinHasher::new(HashScheme::Datatrove, 112, 1, 5, NormConfig::default(), WordTokenizer::Datatrove);
-        assert_eq!(&h.a[..3], &[775169054918279404, 1758426461858698313, 2109959069025162]);
+        let h = MinHasher::new(
+            HashScheme::Datatrove,
+            112,
+            1,
+            5,
+            NormConfig::default(),
+            WordTokenizer::Datatrove,
+        );
+        assert_eq!(
+            &h.a[..3],
+            &[775169054918279404, 1758426461858698313, 2109959069025162]
+        );
         assert_eq!(h.a[111], 223865076026037746);
-        assert_eq!(&h.b[..3], &[1062448801025099917, 1324811268927594100, 1217488311597731462]);
+        assert_eq!(
+            &h.b[..3],
+            &[
+                1062448801025099917,
+                1324811268927594100,
+                1217488311597731462
+            ]
+        );
         assert_eq!(h.b[111], 1097409548522419201);
     }
 
     #[test]
     fn similar_texts_have_similar_signatures() {
-        let base: Vec<String> = (0..200).map(|i| format!("word{}", i % 97 * 7 + i)).collect();
+        let base: Vec<String> = (0..200)
+            .map(|i| format!("word{}", i % 97 * 7 + i))
+            .collect();
         let t1 = base.join(" ");
         let mut v = base.clone();
         v[100] = "changed".into();
         let t2 = v.join(" ");
         for scheme in [HashScheme::Xxh3, HashScheme::Datatrove] {
-            let h = MinHasher::new(scheme, 112, 1, 5, NormConfig::default(), WordTokenizer::Datatrove);
+            let h = MinHasher::new(
+                scheme,
+                112,
+                1,
+                5,
+                NormConfig::default(),
+                WordTokenizer::Datatrove,
+            );
             let mut sh = Shingler::default();
-            let (s1, s2) = (h.shingle_hashes(&t1, &mut sh), h.shingle_hashes(&t2, &mut sh));
+            let (s1, s2) = (
+                h.shingle_hashes(&t1, &mut sh),
+                h.shingle_hashes(&t2, &mut sh),
+            );
             let exact = jaccard_sorted(&s1, &s2);
             let (mut g1, mut g2) = (Vec::new(), Vec::new());
             assert!(h.signature_of(&s1, &mut g1) && h.signature_of(&s2, &mut g2));
             let est = estimated_jaccard(&g1, &g2);
-            assert!((exact - est).abs() < 0.15, "{scheme:?}: exact {exact} est {est}");
-            let other = MinHasher::new(scheme, 112, 2, 5, NormConfig::default(), WordTokenizer::Datatrove);
+            assert!(
+                (exact - est).abs() < 0.15,
+                "{scheme:?}: exact {exact} est {est}"
+            );
+            let other = MinHasher::new(
+                scheme,
+                112,
+                2,
+                5,
+                NormConfig::default(),
+                WordTokenizer::Datatrove,
+            );
             let mut g3 = Vec::new();
             other.signature_of(&s1, &mut g3);
             assert_ne!(g1, g3, "the seed changes the permutations");
@@ -298,8 +341,11 @@ mod tests {
     #[test]
     fn datatrove_scheme_reproduces_datatrove_signatures() {
         let data = crate::benchmark::test_data_dir();
-        let p = data.join("text/dolma_cc-licensed-docs.CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz");
-        let f = std::fs::File::open(&p).unwrap_or_else(|e| panic!("{}: {e} (set QUARRY_TEST_DATA)", p.display()));
+        let p = data.join(
+            "text/dolma_cc-licensed-docs.CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz",
+        );
+        let f = std::fs::File::open(&p)
+            .unwrap_or_else(|e| panic!("{}: {e} (set QUARRY_TEST_DATA)", p.display()));
         use std::io::BufRead;
         let texts: Vec<String> = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(f))
             .lines()
@@ -309,13 +355,25 @@ mod tests {
                 v["text"].as_str().unwrap().chars().take(3000).collect()
             })
             .collect();
-        let h = MinHasher::new(HashScheme::Datatrove, 112, 1, 5, NormConfig::default(), WordTokenizer::Datatrove);
+        let h = MinHasher::new(
+            HashScheme::Datatrove,
+            112,
+            1,
+            5,
+            NormConfig::default(),
+            WordTokenizer::Datatrove,
+        );
         let mut sh = Shingler::default();
         let (mut same, mut total) = (0, 0);
         for line in include_str!("../data/datatrove_golden.jsonl").lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             let Some(i) = v["doc"].as_u64() else { continue };
-            let want: Vec<u64> = v["sig"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
+            let want: Vec<u64> = v["sig"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap())
+                .collect();
             let mut sig = Vec::new();
             let has = h.signature(&texts[i as usize], &mut sh, &mut sig);
             total += 1;
@@ -324,6 +382,9 @@ mod tests {
             }
         }
         assert_eq!(total, 40);
-        assert_eq!(same, 40, "signatures equal to datatrove's for {same}/40 documents");
+        assert_eq!(
+            same, 40,
+            "signatures equal to datatrove's for {same}/40 documents"
+        );
     }
 }
