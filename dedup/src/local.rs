@@ -504,4 +504,43 @@ mod tests {
             assert_eq!(rep.minhash_removed, removed, "{mode:?} at {thr}");
         }
     }
+
+    #[test]
+    fn url_dedup_keeps_the_first_by_task_and_order() {
+        let mk = |id: &str, url: Option<&str>, off: u64| {
+            let mut d = Document::new(id, text(off as usize));
+            d.url = url.map(String::from);
+            d.source.offset = off;
+            d
+        };
+        let docs = [
+            vec![mk("a", Some("https://Example.com/x"), 0), mk("b", None, 1)],
+            vec![
+                mk("c", Some("https://example.com/x#frag"), 0),
+                mk("d", Some("https://example.com/y"), 1),
+            ],
+        ];
+        let plan = DedupPlan {
+            exact: Some(ExactConfig {
+                key: crate::ExactKey::Url,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let rep = run_local(&plan, 2, |t| Ok(docs[t].clone().into_iter()), dir.path()).unwrap();
+        assert_eq!((rep.exact_removed, rep.kept), (1, 3));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("removed.txt")).unwrap(),
+            "c\n"
+        );
+        let cfg = plan.exact.as_ref().unwrap();
+        let mut f = exact_filter(dir.path(), cfg).unwrap();
+        f.load_task(1).unwrap();
+        let mut c = docs[1][0].clone();
+        assert_eq!(
+            f.process(&mut c),
+            quarry_corpus::Verdict::drop("url_duplicate")
+        );
+    }
 }
