@@ -7,8 +7,6 @@
 //! to by (task, order) in binary files and by their stable id everywhere else (`ids/task-*.jsonl` maps
 //! one to the other), so the filter stage can match documents by id whatever their position.
 
-use std::path::PathBuf;
-
 use quarry_corpus::{Document, SideOutput};
 use sha2::{Digest, Sha256};
 
@@ -19,12 +17,16 @@ use crate::layout::Layout;
 /// How a document's keys map to buckets.
 #[derive(Debug, Clone, Copy)]
 pub enum Buckets {
-    /// MinHash: the key is the full signature; bucket `b` holds rows `b*rows..(b+1)*rows`.
+    /// MinHash: the key is the full signature; bucket `b` holds rows `b*rows..(b+1)*rows`, or, when
+    /// `hashed`, the xxh3-128 hash of those rows (2 words instead of `rows`: a 3× smaller band file for
+    /// 8 rows; two different bands collide with probability ~2^-128).
     Bands {
         /// Number of bands.
         bands: usize,
         /// Rows per band.
         rows: usize,
+        /// Store a 128-bit hash of the rows instead of the rows.
+        hashed: bool,
     },
     /// Exact dedup: the key is a 128-bit hash (2 words); it goes to bucket `key[0] % parts`.
     Partitions {
@@ -44,7 +46,13 @@ impl Buckets {
     /// Key width of bucket records in u64 words.
     pub fn width(&self) -> usize {
         match *self {
-            Buckets::Bands { rows, .. } => rows,
+            Buckets::Bands { rows, hashed, .. } => {
+                if hashed {
+                    2
+                } else {
+                    rows
+                }
+            }
             Buckets::Partitions { .. } => 2,
         }
     }
@@ -155,14 +163,36 @@ impl TaskCollector {
             width: width as u32,
             fingerprint,
         };
-        let mut recs: Vec<(&[u64], u32)> = Vec::with_capacity(entries.len());
+        let mut hashed_keys: Vec<u64> = Vec::new();
         for b in 0..buckets.count() {
-            recs.clear();
+            if let Buckets::Bands {
+                rows, hashed: true, ..
+            } = buckets
+            {
+                hashed_keys.clear();
+                let mut bytes = Vec::with_capacity(rows * 8);
+                for e in &entries {
+                    if e.key.is_empty() {
+                        hashed_keys.extend([0, 0]);
+                        continue;
+                    }
+                    bytes.clear();
+                    for v in &e.key[b * rows..(b + 1) * rows] {
+                        bytes.extend_from_slice(&v.to_le_bytes());
+                    }
+                    let h = xxhash_rust::xxh3::xxh3_128(&bytes);
+                    hashed_keys.extend([(h >> 64) as u64, h as u64]);
+                }
+            }
+            let mut recs: Vec<(&[u64], u32)> = Vec::with_capacity(entries.len());
             for (ord, e) in entries.iter().enumerate() {
                 if e.key.is_empty() {
                     continue;
                 }
                 match buckets {
+                    Buckets::Bands { hashed: true, .. } => {
+                        recs.push((&hashed_keys[ord * 2..ord * 2 + 2], ord as u32))
+                    }
                     Buckets::Bands { rows, .. } => {
                         recs.push((&e.key[b * rows..(b + 1) * rows], ord as u32))
                     }
@@ -239,7 +269,7 @@ impl TaskCollector {
     }
 }
 
-fn write_output(p: &PathBuf, bytes: &[u8], rows: u64) -> Result<SideOutput, DedupError> {
+fn write_output(p: &std::path::Path, bytes: &[u8], rows: u64) -> Result<SideOutput, DedupError> {
     crate::format::write_atomic(p, bytes)?;
     side_output(p, rows)
 }

@@ -174,7 +174,8 @@ impl MinhashConfig {
     /// A 64-bit fingerprint of the settings, stored in every intermediate file header so that files from
     /// different configurations are never merged.
     pub fn fingerprint(&self) -> u64 {
-        xxhash_rust::xxh3::xxh3_64(self.tag().as_bytes())
+        // "bands-v2": band files of the xxh3 scheme hold hashed rows; files of v1 must not be merged.
+        xxhash_rust::xxh3::xxh3_64(format!("bands-v2:{}", self.tag()).as_bytes())
     }
 
     /// The probability that a pair with Jaccard similarity `s` becomes an LSH candidate:

@@ -7,7 +7,9 @@
 //! under other settings are refused instead of silently merged.
 //!
 //! Records per kind:
-//! - [`Kind::Bucket`]: `key: [u64; width]`, `task: u32`, `ord: u32`; sorted by (key, task, ord).
+//! - [`Kind::Bucket`]: `key: [u64; width]`, `task: u32`, `ord: u32`; sorted by (key, task, ord). The
+//!   key is a MinHash band's rows (or their xxh3-128 hash, 2 words, for the `xxh3` scheme with more
+//!   than 2 rows) or an exact-dedup hash (2 words).
 //! - [`Kind::Pairs`]: `task_a: u32, ord_a: u32, task_b: u32, ord_b: u32`; `(task_a, ord_a)` sorts first.
 //! - [`Kind::Signatures`]: `[u64; width]` per document order `ord` (all `u64::MAX` if it had no shingles).
 //! - [`Kind::Shingles`]: `u64 n`, then `n + 1` `u64` offsets, then the sorted shingle hashes (`u64`);
@@ -91,7 +93,11 @@ impl AtomicWriter {
             std::fs::create_dir_all(dir).map_err(|e| DedupError::io(dir, e))?;
         }
         let mut tmp = path.as_os_str().to_owned();
-        tmp.push(format!(".tmp-{}", std::process::id()));
+        // Unique per process and per writer: several tasks of one process may write the same file
+        // (e.g. config.json) at once, and each must rename its own temp file.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tmp.push(format!(".tmp-{}-{n}", std::process::id()));
         let tmp = PathBuf::from(tmp);
         let f = File::create(&tmp).map_err(|e| DedupError::io(&tmp, e))?;
         Ok(AtomicWriter {

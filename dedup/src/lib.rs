@@ -29,6 +29,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod benchmark;
 pub mod cluster;
 pub mod collect;
 pub mod config;

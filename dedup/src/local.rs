@@ -36,6 +36,30 @@ pub struct DedupPlan {
     pub limits: MergeLimits,
 }
 
+impl DedupPlan {
+    /// The plan `quarry dedup` builds from its flags: `--exact` (exact text dedup), `--minhash` (on when
+    /// neither is given) with `--bands B --rows R --ngram N` over the datatrove defaults.
+    pub fn from_flags(
+        exact: bool,
+        minhash: bool,
+        bands: Option<usize>,
+        rows: Option<usize>,
+        ngram: Option<usize>,
+    ) -> Result<Self, DedupError> {
+        let minhash = minhash || !exact;
+        let mut cfg = MinhashConfig::default();
+        cfg.bands = bands.unwrap_or(cfg.bands);
+        cfg.rows = rows.unwrap_or(cfg.rows);
+        cfg.n_grams = ngram.unwrap_or(cfg.n_grams);
+        cfg.validate()?;
+        Ok(DedupPlan {
+            exact: exact.then(ExactConfig::default),
+            minhash: minhash.then_some(cfg),
+            limits: MergeLimits::default(),
+        })
+    }
+}
+
 /// Timing and size of one stage.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StageReport {
@@ -307,4 +331,216 @@ where
         &serde_json::to_vec_pretty(&rep).expect("report serialises"),
     )?;
     Ok(rep)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::minhash::minhash_dir;
+    use quarry_corpus::{StepRegistry, Verdict};
+
+    fn letters(mut n: usize) -> String {
+        let mut s = String::new();
+        loop {
+            s.push((b'a' + (n % 26) as u8) as char);
+            n /= 26;
+            if n == 0 {
+                return s;
+            }
+        }
+    }
+
+    fn text(i: usize) -> String {
+        // distinct letter-only words per i (digits would all normalise to `0`), so unrelated documents
+        // share no 5-gram
+        (0..60)
+            .map(|k| format!("{}q{}", letters(i), letters(k)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn corpus() -> Vec<Vec<Document>> {
+        let mut t0 = vec![Document::new("a", text(1)), Document::new("b", text(2))];
+        let mut t1 = vec![
+            Document::new("c", format!("{} extra", text(1))), // near-duplicate of a
+            Document::new("d", text(2).to_uppercase()),       // exact after normalisation of b
+            Document::new("e", "short text"),                 // no 5-gram
+        ];
+        for (i, d) in t0.iter_mut().chain(t1.iter_mut()).enumerate() {
+            d.source.offset = i as u64;
+        }
+        vec![t0, t1]
+    }
+
+    #[test]
+    fn steps_from_recipe_tables_run_all_four_stages() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut reg = StepRegistry::new();
+        crate::register(&mut reg);
+        let table: toml::Table =
+            toml::from_str(&format!("dir = {:?}\nbands = 14\nrows = 8", dir.path())).unwrap();
+        let docs = corpus();
+        for (t, task) in docs.iter().enumerate() {
+            let mut s = reg.build("minhash_signatures", &table).unwrap();
+            let c = ctx(t, 2, dir.path());
+            s.begin(&c).unwrap();
+            for d in task {
+                let mut d = d.clone();
+                assert_eq!(s.process(&mut d), Verdict::Keep);
+            }
+            let outs = s.finish(&c).unwrap();
+            assert_eq!(outs.len(), 1 + 14, "ids + one file per band");
+        }
+        let cfg = MinhashConfig::default();
+        for b in 0..14 {
+            minhash_pairs(dir.path(), &cfg, b, &MergeLimits::default()).unwrap();
+        }
+        let stats = minhash_cluster(dir.path(), &cfg).unwrap();
+        assert_eq!((stats.clusters, stats.removed), (2, 2), "{stats:?}");
+        let removed =
+            std::fs::read_to_string(minhash_dir(dir.path(), &cfg).join("removed.txt")).unwrap();
+        assert_eq!(removed, "c\nd\n");
+        let mut verdicts = Vec::new();
+        for (t, task) in docs.iter().enumerate() {
+            let mut f = reg.build("minhash_filter", &table).unwrap();
+            f.begin(&ctx(t, 2, dir.path())).unwrap();
+            for d in task {
+                let mut d = d.clone();
+                let v = f.process(&mut d);
+                verdicts.push((
+                    d.id.clone(),
+                    v,
+                    d.meta("dedup_cluster_size").and_then(|m| m.as_i64()),
+                ));
+            }
+        }
+        assert_eq!(
+            verdicts,
+            vec![
+                ("a".into(), Verdict::Keep, Some(2)),
+                ("b".into(), Verdict::Keep, Some(2)),
+                ("c".into(), Verdict::drop("minhash_duplicate"), None),
+                ("d".into(), Verdict::drop("minhash_duplicate"), None),
+                ("e".into(), Verdict::Keep, Some(1)),
+            ]
+        );
+        // a filter under other settings finds no stage-3 output and says so
+        let other: toml::Table =
+            toml::from_str(&format!("dir = {:?}\nbands = 20\nrows = 5", dir.path())).unwrap();
+        let mut f = reg.build("minhash_filter", &other).unwrap();
+        let e = f.begin(&ctx(0, 2, dir.path())).unwrap_err().to_string();
+        assert!(e.contains("clustering stage"), "{e}");
+        assert!(
+            reg.build("minhash_signatures", &toml::Table::new())
+                .is_err(),
+            "dir is required"
+        );
+        let bad: toml::Table =
+            toml::from_str(&format!("dir = {:?}\nbandz = 3", dir.path())).unwrap();
+        assert!(
+            reg.build("minhash_signatures", &bad).is_err(),
+            "unknown keys are refused"
+        );
+    }
+
+    #[test]
+    fn run_local_exact_then_minhash_is_deterministic() {
+        let docs = corpus();
+        let plan = DedupPlan {
+            exact: Some(ExactConfig::default()),
+            minhash: Some(MinhashConfig::default()),
+            ..Default::default()
+        };
+        let mut outputs = Vec::new();
+        for _ in 0..2 {
+            let dir = tempfile::tempdir().unwrap();
+            let rep = run_local(&plan, 2, |t| Ok(docs[t].clone().into_iter()), dir.path()).unwrap();
+            assert_eq!(
+                (rep.docs, rep.exact_removed, rep.minhash_removed, rep.kept),
+                (5, 1, 1, 3)
+            );
+            let removed = std::fs::read_to_string(dir.path().join("removed.txt")).unwrap();
+            assert_eq!(removed, "d\nc\n");
+            let clusters = std::fs::read_to_string(dir.path().join("clusters.jsonl")).unwrap();
+            assert!(
+                clusters.contains(r#""method":"exact""#)
+                    && clusters.contains(r#""method":"minhash""#)
+            );
+            outputs.push((removed, clusters));
+        }
+        assert_eq!(outputs[0], outputs[1]);
+    }
+
+    #[test]
+    fn repeated_ids_within_a_task_are_an_error() {
+        let docs = [vec![
+            Document::new("x", text(1)),
+            Document::new("x", text(2)),
+        ]];
+        let dir = tempfile::tempdir().unwrap();
+        let plan = DedupPlan {
+            minhash: Some(MinhashConfig::default()),
+            ..Default::default()
+        };
+        let e = run_local(&plan, 1, |t| Ok(docs[t].clone().into_iter()), dir.path()).unwrap_err();
+        assert!(e.to_string().contains("appears twice"), "{e}");
+    }
+
+    #[test]
+    fn verify_modes_reject_dissimilar_candidates() {
+        // c is a plus one word: 5-gram Jaccard 56/57 ≈ 0.98, so a 0.99 threshold rejects that pair
+        let docs = corpus();
+        for (mode, thr, removed) in [
+            (crate::VerifyMode::Estimated, 0.5, 2),
+            (crate::VerifyMode::Exact, 0.5, 2),
+            (crate::VerifyMode::Exact, 0.99, 1),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let plan = DedupPlan {
+                minhash: Some(MinhashConfig::builder().verify(mode, thr).build().unwrap()),
+                ..Default::default()
+            };
+            let rep = run_local(&plan, 2, |t| Ok(docs[t].clone().into_iter()), dir.path()).unwrap();
+            assert_eq!(rep.minhash_removed, removed, "{mode:?} at {thr}");
+        }
+    }
+
+    #[test]
+    fn url_dedup_keeps_the_first_by_task_and_order() {
+        let mk = |id: &str, url: Option<&str>, off: u64| {
+            let mut d = Document::new(id, text(off as usize));
+            d.url = url.map(String::from);
+            d.source.offset = off;
+            d
+        };
+        let docs = [
+            vec![mk("a", Some("https://Example.com/x"), 0), mk("b", None, 1)],
+            vec![
+                mk("c", Some("https://example.com/x#frag"), 0),
+                mk("d", Some("https://example.com/y"), 1),
+            ],
+        ];
+        let plan = DedupPlan {
+            exact: Some(ExactConfig {
+                key: crate::ExactKey::Url,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let rep = run_local(&plan, 2, |t| Ok(docs[t].clone().into_iter()), dir.path()).unwrap();
+        assert_eq!((rep.exact_removed, rep.kept), (1, 3));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("removed.txt")).unwrap(),
+            "c\n"
+        );
+        let cfg = plan.exact.as_ref().unwrap();
+        let mut f = exact_filter(dir.path(), cfg).unwrap();
+        f.load_task(1).unwrap();
+        let mut c = docs[1][0].clone();
+        assert_eq!(
+            f.process(&mut c),
+            quarry_corpus::Verdict::drop("url_duplicate")
+        );
+    }
 }

@@ -175,10 +175,19 @@ pub fn find_pairs(
     }
     files.sort();
     let mut stats = MergeStats::default();
-    let width = match files.first() {
-        Some(f) => BucketReader::open(f, fingerprint, 4096)?.width(),
-        None => 0,
-    };
+    let mut width = None;
+    for f in &files {
+        let w = BucketReader::open(f, fingerprint, 4096)?.width();
+        if *width.get_or_insert(w) != w {
+            return Err(DedupError::Format {
+                path: f.clone(),
+                message: format!(
+                    "key width {w} differs from the other files of this bucket ({width:?})"
+                ),
+            });
+        }
+    }
+    let width = width.unwrap_or(0);
     let run_dir = dir.join("runs");
     let files = reduce_fan_in(files, &run_dir, width, fingerprint, limits, &mut stats.runs)?;
 

@@ -22,7 +22,7 @@ use crate::filter::DedupFilter;
 use crate::layout::Layout;
 use crate::merge::{find_pairs, MergeLimits, MergeStats, PairMode};
 use crate::normalize::Shingler;
-use crate::signature::MinHasher;
+use crate::signature::{HashScheme, MinHasher};
 
 /// The folder of a configuration under a dedup root: `<root>/minhash-<tag>`.
 pub fn minhash_dir(root: &Path, cfg: &MinhashConfig) -> PathBuf {
@@ -89,6 +89,8 @@ impl MinhashSignatures {
                 Buckets::Bands {
                     bands: self.cfg.bands,
                     rows: self.cfg.rows,
+                    // datatrove's scheme keeps raw rows, so that pairs come in datatrove's order
+                    hashed: self.cfg.scheme == HashScheme::Xxh3 && self.cfg.rows > 2,
                 },
                 self.cfg.fingerprint(),
                 sigs,

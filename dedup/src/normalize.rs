@@ -210,6 +210,31 @@ const UNITS: &[&str] = &[
 fn is_symbol(c: char) -> bool {
     !c.is_ascii() && c.general_category() == GeneralCategory::OtherSymbol
 }
+/// spaCy's prefix/suffix punctuation that datatrove's punctuation set leaves in place.
+fn is_affix_punct(c: char) -> bool {
+    matches!(
+        c,
+        '¿' | '؟'
+            | '¡'
+            | '·'
+            | '।'
+            | '،'
+            | '۔'
+            | '؛'
+            | '٪'
+            | '‘'
+            | '‚'
+            | '『'
+            | '』'
+            | '〔'
+            | '〕'
+            | '⟦'
+            | '⟧'
+            | '§'
+            | '\u{2329}'
+            | '\u{232A}'
+    )
+}
 fn is_currency(c: char) -> bool {
     !c.is_ascii() && c.general_category() == GeneralCategory::CurrencySymbol
 }
@@ -229,7 +254,7 @@ fn split_chunk<'a>(chunk: &'a str, out: &mut Vec<&'a str>) {
     let mut rest = chunk;
     // prefixes: symbols and currency signs
     while let Some(c) = rest.chars().next() {
-        if (is_symbol(c) || is_currency(c)) && rest.len() > c.len_utf8() {
+        if (is_symbol(c) || is_currency(c) || is_affix_punct(c)) && rest.len() > c.len_utf8() {
             out.push(&rest[..c.len_utf8()]);
             rest = &rest[c.len_utf8()..];
             if let Some(parts) = table.get(rest) {
@@ -246,16 +271,13 @@ fn split_chunk<'a>(chunk: &'a str, out: &mut Vec<&'a str>) {
     }
     // suffixes, collected in reverse
     let mut suffixes: Vec<&str> = Vec::new();
-    loop {
-        let Some(c) = rest.chars().next_back() else {
-            break;
-        };
+    while let Some(c) = rest.chars().next_back() {
         let head = &rest[..rest.len() - c.len_utf8()];
         if head.is_empty() {
             break;
         }
         let after_digit = head.chars().next_back().is_some_and(|p| p.is_ascii_digit());
-        if is_symbol(c) || (is_currency(c) && after_digit) {
+        if is_symbol(c) || is_affix_punct(c) || (is_currency(c) && after_digit) {
             suffixes.push(&rest[head.len()..]);
             rest = head;
             continue;
@@ -389,6 +411,7 @@ mod tests {
             ["0", "km", "and", "£", "0", "and", "0", "kg", "™"]
         );
         assert_eq!(words("x😀y"), ["x", "😀", "y"]);
+        assert_eq!(words("¡Hola! ¿qué?"), ["¡", "hola", "¿", "que"]);
     }
 
     #[test]
@@ -412,5 +435,35 @@ mod tests {
             |b| got.push(String::from_utf8(b.to_vec()).unwrap()),
         );
         assert!(got.is_empty());
+    }
+
+    /// datatrove's own outputs (scripts/dedup/datatrove_golden.py) on tricky strings.
+    #[test]
+    fn matches_datatrove_golden_normalisation_and_tokens() {
+        let golden = include_str!("../data/datatrove_golden.jsonl");
+        let mut n = 0;
+        for line in golden.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let Some(text) = v["text"].as_str() else {
+                continue;
+            };
+            let simple = simplify_text(text, &NormConfig::default());
+            assert_eq!(
+                simple,
+                v["simplified"].as_str().unwrap(),
+                "simplify {text:?}"
+            );
+            let mut toks = Vec::new();
+            tokenize(&simple, WordTokenizer::Datatrove, &mut toks);
+            let want: Vec<&str> = v["tokens"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap())
+                .collect();
+            assert_eq!(toks, want, "tokens of {text:?}");
+            n += 1;
+        }
+        assert_eq!(n, 10);
     }
 }
