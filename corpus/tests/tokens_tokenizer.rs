@@ -200,3 +200,42 @@ fn trained_tokenizer_saves_and_reloads() {
     std::fs::write(dir.path().join("bad.json"), "{not json").unwrap();
     assert!(TextTokenizer::load(&dir.path().join("bad.json")).is_err());
 }
+
+#[test]
+fn fast_path_equals_library_encode_on_real_multilingual_text() {
+    let mut texts = dolma_texts();
+    let tsv = std::fs::read_to_string(data_dir().join("text/tatoeba_long.cld2-sample.tsv")).unwrap();
+    texts.extend(tsv.lines().skip(1).filter_map(|l| l.split('\t').nth(3)).map(str::to_string));
+    let shakespeare = std::fs::read_to_string(data_dir().join("text/tinyshakespeare.txt")).unwrap();
+    texts.extend(shakespeare.split("\n\n").take(2000).map(str::to_string));
+    // Decomposed accents (NFC changes them), added tokens in odd places, whitespace runs.
+    texts.extend(
+        [
+            "Cafe\u{301} nai\u{308}ve",
+            "<|endoftext|><|endoftext|>",
+            "x<|padding|>",
+            "                                       deep indent",
+            "\t\t\t\n\n\n   \r\n",
+            "<|endoftext",
+        ]
+        .map(str::to_string),
+    );
+    for path in [
+        data_dir().join("tokenizer/olmo1-gpt-neox-20b-pii.tokenizer.json"),
+        fixture("dolma-2k.tokenizer.json"),
+    ] {
+        let tok = TextTokenizer::load(&path).unwrap();
+        assert!(tok.is_fast(), "{}", path.display());
+        let mut n = 0;
+        for t in &texts {
+            assert_eq!(
+                tok.encode(t).unwrap(),
+                tok.encode_reference(t).unwrap(),
+                "{}: {t:?}",
+                path.display()
+            );
+            n += 1;
+        }
+        assert!(n > 3000);
+    }
+}

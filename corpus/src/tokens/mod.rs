@@ -11,6 +11,7 @@
 //!
 //! Both on-disk formats are specified in `docs/tokens.md`.
 
+mod fast;
 pub mod megatron;
 pub mod olmo;
 pub mod shards;

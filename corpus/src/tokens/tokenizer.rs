@@ -27,7 +27,9 @@ use tokenizers::pre_tokenizers::PreTokenizerWrapper;
 use tokenizers::processors::PostProcessorWrapper;
 use tokenizers::{AddedToken, DecoderWrapper, SplitDelimiterBehavior, Tokenizer};
 
+use super::fast::FastBpe;
 use super::{io_err, write_atomic, Result, TokensError};
+use std::sync::Arc;
 
 /// The end-of-document token of tokenizers trained here (and of GPT-2 / GPT-NeoX / OLMo-1).
 pub const EOS_TOKEN: &str = "<|endoftext|>";
@@ -294,11 +296,16 @@ pub fn save_tokenizer_json(tok: &TextTokenizer, path: &Path) -> Result<()> {
 }
 
 /// A loaded tokenizer plus the EOS id that ends every document.
+///
+/// Byte-level BPE tokenizers (GPT-2, GPT-NeoX/OLMo, Llama-3 style, ours) encode through
+/// [`super::fast`], which gives the library's ids without building `Encoding`s; others through the
+/// library.
 #[derive(Clone)]
 pub struct TextTokenizer {
     inner: Tokenizer,
     eos_id: u32,
     vocab_size: usize,
+    fast: Option<Arc<FastBpe>>,
 }
 
 impl std::fmt::Debug for TextTokenizer {
@@ -330,10 +337,12 @@ impl TextTokenizer {
             TokensError::Tokenizer(format!("the tokenizer has no EOS token `{eos}`"))
         })?;
         let vocab_size = inner.get_vocab_size(true);
+        let fast = FastBpe::from_tokenizer(&inner).transpose()?.map(Arc::new);
         Ok(TextTokenizer {
             inner,
             eos_id,
             vocab_size,
+            fast,
         })
     }
 
@@ -359,13 +368,38 @@ impl TextTokenizer {
 
     /// The ids of `text`, no special tokens added (Python: `encode(text, add_special_tokens=False)`).
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        let mut ids = Vec::with_capacity(text.len() / 3);
+        self.encode_into(text, &mut ids)?;
+        Ok(ids)
+    }
+
+    /// Append the ids of `text` to `out`, no special tokens added.
+    pub fn encode_into(&self, text: &str, out: &mut Vec<u32>) -> Result<()> {
+        match &self.fast {
+            Some(f) => f.encode_into(&self.inner, text, out),
+            None => {
+                out.extend_from_slice(self.encode_reference(text)?.as_slice());
+                Ok(())
+            }
+        }
+    }
+
+    /// The ids of `text` through the library's own `encode_fast` (the reference the fast path is
+    /// tested against).
+    pub fn encode_reference(&self, text: &str) -> Result<Vec<u32>> {
         let enc = self.inner.encode_fast(text, false).map_err(tk_err)?;
         Ok(enc.get_ids().to_vec())
     }
 
+    /// Whether encoding takes the fast byte-level BPE path.
+    pub fn is_fast(&self) -> bool {
+        self.fast.is_some()
+    }
+
     /// The ids of a document as they go into a shard: its text's ids, then EOS.
     pub fn encode_document(&self, text: &str) -> Result<Vec<u32>> {
-        let mut ids = self.encode(text)?;
+        let mut ids = Vec::with_capacity(text.len() / 3 + 1);
+        self.encode_into(text, &mut ids)?;
         ids.push(self.eos_id);
         Ok(ids)
     }
@@ -468,6 +502,10 @@ mod tests {
         // A literal EOS in the text is the special token, as Python's encode does.
         let ids = tok.encode("a<|endoftext|>b").unwrap();
         assert!(ids.contains(&0));
+        assert!(tok.is_fast());
+        for t in [text, "a<|endoftext|>b", "  x\n\n\t y  ", "ünïcödé 日本 🚀", ""] {
+            assert_eq!(tok.encode(t).unwrap(), tok.encode_reference(t).unwrap(), "{t:?}");
+        }
         let doc = tok.encode_document("cat").unwrap();
         assert_eq!(*doc.last().unwrap(), 0);
     }
