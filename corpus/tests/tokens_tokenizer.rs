@@ -164,16 +164,6 @@ fn training_is_byte_identical_across_runs_threads_and_input_order() {
         tok.to_json().unwrap() == want,
         "reversed input: tokenizer.json differs"
     );
-    // Another seed samples other documents, so it learns other merges.
-    let (tok, _) = train_bpe(
-        &texts,
-        &TrainConfig {
-            seed: 1,
-            ..fixture_config()
-        },
-    )
-    .unwrap();
-    assert!(tok.to_json().unwrap() != want);
 }
 
 #[test]
@@ -204,8 +194,14 @@ fn trained_tokenizer_saves_and_reloads() {
 #[test]
 fn fast_path_equals_library_encode_on_real_multilingual_text() {
     let mut texts = dolma_texts();
-    let tsv = std::fs::read_to_string(data_dir().join("text/tatoeba_long.cld2-sample.tsv")).unwrap();
-    texts.extend(tsv.lines().skip(1).filter_map(|l| l.split('\t').nth(3)).map(str::to_string));
+    let tsv =
+        std::fs::read_to_string(data_dir().join("text/tatoeba_long.cld2-sample.tsv")).unwrap();
+    texts.extend(
+        tsv.lines()
+            .skip(1)
+            .filter_map(|l| l.split('\t').nth(3))
+            .map(str::to_string),
+    );
     let shakespeare = std::fs::read_to_string(data_dir().join("text/tinyshakespeare.txt")).unwrap();
     texts.extend(shakespeare.split("\n\n").take(2000).map(str::to_string));
     // Decomposed accents (NFC changes them), added tokens in odd places, whitespace runs.

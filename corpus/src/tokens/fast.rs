@@ -27,9 +27,7 @@ use tokenizers::normalizers::NormalizerWrapper;
 use tokenizers::pre_tokenizers::split::SplitPattern;
 use tokenizers::pre_tokenizers::PreTokenizerWrapper;
 use tokenizers::utils::SysRegex;
-use tokenizers::{
-    Model, NormalizedString, Normalizer, SplitDelimiterBehavior, Tokenizer,
-};
+use tokenizers::{Model, NormalizedString, Normalizer, SplitDelimiterBehavior, Tokenizer};
 use xxhash_rust::xxh3::Xxh3Builder;
 
 use super::{Result, TokensError};
@@ -131,9 +129,7 @@ impl FastBpe {
                     PreTokenizerWrapper::ByteLevel(b) if !b.add_prefix_space && !b.use_regex => {}
                     _ => return None,
                 }
-                if split.get("type")?.as_str()? != "Split"
-                    || split.get("invert")?.as_bool()?
-                {
+                if split.get("type")?.as_str()? != "Split" || split.get("invert")?.as_bool()? {
                     return None;
                 }
                 let behavior: SplitDelimiterBehavior =
@@ -202,7 +198,12 @@ impl FastBpe {
     }
 
     /// Append the ids of `text` to `out` (no special tokens added).
-    pub(crate) fn encode_into(&self, tok: &Tokenizer, text: &str, out: &mut Vec<u32>) -> Result<()> {
+    pub(crate) fn encode_into(
+        &self,
+        tok: &Tokenizer,
+        text: &str,
+        out: &mut Vec<u32>,
+    ) -> Result<()> {
         CACHE.with(|cell| {
             let mut guard = cell.borrow_mut();
             let (owner, cache) = &mut *guard;
@@ -289,7 +290,11 @@ fn split_added(
     rest: &mut dyn FnMut(&str, &mut Vec<u32>) -> Result<()>,
 ) -> Result<()> {
     let Some(set) = set else {
-        return if text.is_empty() { Ok(()) } else { rest(text, out) };
+        return if text.is_empty() {
+            Ok(())
+        } else {
+            rest(text, out)
+        };
     };
     let mut prev = 0;
     for m in set.ac.find_iter(text) {

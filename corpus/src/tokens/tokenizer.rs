@@ -503,8 +503,18 @@ mod tests {
         let ids = tok.encode("a<|endoftext|>b").unwrap();
         assert!(ids.contains(&0));
         assert!(tok.is_fast());
-        for t in [text, "a<|endoftext|>b", "  x\n\n\t y  ", "ünïcödé 日本 🚀", ""] {
-            assert_eq!(tok.encode(t).unwrap(), tok.encode_reference(t).unwrap(), "{t:?}");
+        for t in [
+            text,
+            "a<|endoftext|>b",
+            "  x\n\n\t y  ",
+            "ünïcödé 日本 🚀",
+            "",
+        ] {
+            assert_eq!(
+                tok.encode(t).unwrap(),
+                tok.encode_reference(t).unwrap(),
+                "{t:?}"
+            );
         }
         let doc = tok.encode_document("cat").unwrap();
         assert_eq!(*doc.last().unwrap(), 0);
