@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use quarry_corpus::tokens::{
-    save_tokenizer_json, tokenize_to_shards, train_bpe, TextTokenizer, TokenizeConfig, TrainConfig,
+    save_tokenizer_dir, save_tokenizer_json, tokenize_to_shards, train_bpe, TextTokenizer,
+    TokenizeConfig, TrainConfig,
 };
 use quarry_corpus::{Document, Provenance};
 
@@ -92,7 +93,14 @@ fn main() {
             let texts = a.inputs.iter().flat_map(|p| read_jsonl(p)).map(|d| d.text);
             let t = Instant::now();
             let (tok, report) = train_bpe(texts, &cfg).unwrap();
-            save_tokenizer_json(&tok, Path::new(get("out").expect("--out"))).unwrap();
+            let out = Path::new(get("out").expect("--out"));
+            // `x.json` gets the tokenizer.json alone; a folder gets tokenizer.json +
+            // tokenizer_config.json (what transformers' AutoTokenizer loads).
+            if out.extension().is_some_and(|e| e == "json") {
+                save_tokenizer_json(&tok, out).unwrap();
+            } else {
+                save_tokenizer_dir(&tok, out).unwrap();
+            }
             eprintln!(
                 "{} in {:.2?}",
                 serde_json::to_string(&report).unwrap(),

@@ -178,8 +178,13 @@ fn trained_tokenizer_saves_and_reloads() {
         },
     )
     .unwrap();
+    quarry_corpus::tokens::save_tokenizer_dir(&tok, dir.path()).unwrap();
     let p = dir.path().join("tokenizer.json");
-    quarry_corpus::tokens::save_tokenizer_json(&tok, &p).unwrap();
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("tokenizer_config.json")).unwrap())
+            .unwrap();
+    assert_eq!(cfg["eos_token"], "<|endoftext|>");
+    assert_eq!(cfg["pad_token"], "<|padding|>");
     let back = TextTokenizer::load(&p).unwrap();
     assert_eq!(back.vocab_size(), 600);
     assert_eq!(back.eos_id(), 0);

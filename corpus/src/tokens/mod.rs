@@ -23,8 +23,8 @@ pub use shards::{
     tokenize_to_shards, ShardFormat, ShardStats, SourceTokens, TokenizeConfig, TokenizeStats,
 };
 pub use tokenizer::{
-    save_tokenizer_json, train_bpe, PreTokenPattern, TextTokenizer, TrainConfig, TrainReport,
-    TrainingSample,
+    save_tokenizer_dir, save_tokenizer_json, train_bpe, PreTokenPattern, TextTokenizer,
+    TrainConfig, TrainReport, TrainingSample,
 };
 
 use std::path::{Path, PathBuf};

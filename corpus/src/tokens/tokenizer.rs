@@ -295,6 +295,37 @@ pub fn save_tokenizer_json(tok: &TextTokenizer, path: &Path) -> Result<()> {
     write_atomic(path, tok.to_json()?.as_bytes())
 }
 
+/// Write `tokenizer.json` plus the `tokenizer_config.json` that lets `transformers`'
+/// `AutoTokenizer.from_pretrained(dir)` load it (fast tokenizer, EOS `<|endoftext|>`, pad
+/// `<|padding|>` when present, no BOS), atomically, into `dir`.
+pub fn save_tokenizer_dir(tok: &TextTokenizer, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    save_tokenizer_json(tok, &dir.join("tokenizer.json"))?;
+    let eos = tok
+        .inner
+        .id_to_token(tok.eos_id)
+        .unwrap_or_else(|| EOS_TOKEN.to_string());
+    let pad = tok
+        .inner
+        .token_to_id(PAD_TOKEN)
+        .map(|_| PAD_TOKEN.to_string())
+        .unwrap_or_else(|| eos.clone());
+    let config = serde_json::json!({
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "bos_token": null,
+        "eos_token": eos,
+        "pad_token": pad,
+        "unk_token": null,
+        "add_bos_token": false,
+        "add_eos_token": false,
+        "clean_up_tokenization_spaces": false,
+        "model_max_length": 1_000_000_000_000_000_000u64,
+    });
+    let text =
+        serde_json::to_string_pretty(&config).map_err(|e| TokensError::Tokenizer(e.to_string()))?;
+    write_atomic(&dir.join("tokenizer_config.json"), text.as_bytes())
+}
+
 /// A loaded tokenizer plus the EOS id that ends every document.
 ///
 /// Byte-level BPE tokenizers (GPT-2, GPT-NeoX/OLMo, Llama-3 style, ours) encode through
