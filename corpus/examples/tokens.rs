@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use quarry_corpus::tokens::{
-    save_tokenizer_json, tokenize_to_shards, train_bpe, TextTokenizer, TokenizeConfig, TrainConfig,
+    save_tokenizer_dir, save_tokenizer_json, tokenize_to_shards, train_bpe, TextTokenizer,
+    TokenizeConfig, TrainConfig,
 };
 use quarry_corpus::{Document, Provenance};
 
@@ -41,6 +42,16 @@ fn read_jsonl(path: &Path) -> impl Iterator<Item = Document> {
         };
         Some(d)
     })
+}
+
+/// User + system CPU seconds of this process (Linux `/proc/self/stat`, clock ticks of 1/100 s).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Fields 14 and 15 of stat (utime, stime) are 12 and 13 after the command name.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 struct Args {
@@ -82,7 +93,14 @@ fn main() {
             let texts = a.inputs.iter().flat_map(|p| read_jsonl(p)).map(|d| d.text);
             let t = Instant::now();
             let (tok, report) = train_bpe(texts, &cfg).unwrap();
-            save_tokenizer_json(&tok, Path::new(get("out").expect("--out"))).unwrap();
+            let out = Path::new(get("out").expect("--out"));
+            // `x.json` gets the tokenizer.json alone; a folder gets tokenizer.json +
+            // tokenizer_config.json (what transformers' AutoTokenizer loads).
+            if out.extension().is_some_and(|e| e == "json") {
+                save_tokenizer_json(&tok, out).unwrap();
+            } else {
+                save_tokenizer_dir(&tok, out).unwrap();
+            }
             eprintln!(
                 "{} in {:.2?}",
                 serde_json::to_string(&report).unwrap(),
@@ -121,29 +139,45 @@ fn main() {
                 .map(|s| s.parse().unwrap())
                 .collect();
             let reps: usize = get("reps").map_or(3, |v| v.parse().unwrap());
-            println!("impl\tthreads\tdocs\tMB\ttokens\tseconds\ttokens_per_s\tMB_per_s");
-            for &n in &threads {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .build()
-                    .unwrap();
-                let mut best = f64::MAX;
-                let mut tokens = 0usize;
-                for _ in 0..reps {
-                    let t = Instant::now();
-                    tokens = pool.install(|| {
-                        use rayon::prelude::*;
-                        texts.par_iter().map(|s| tok.encode(s).unwrap().len()).sum()
-                    });
-                    best = best.min(t.elapsed().as_secs_f64());
+            // Wall time and process CPU time: on a shared machine the CPU time per token is the
+            // comparable number; wall time shows the parallel speed-up when cores are free.
+            println!("impl\tthreads\tdocs\tMB\ttokens\twall_s\tcpu_s\ttokens_per_wall_s\tMB_per_wall_s\ttokens_per_cpu_s\tMB_per_cpu_s");
+            for (name, fast) in [("quarry-fast", true), ("quarry-via-lib-encode_fast", false)] {
+                for &n in &threads {
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(n)
+                        .build()
+                        .unwrap();
+                    let (mut wall, mut cpu) = (f64::MAX, f64::MAX);
+                    let mut tokens = 0usize;
+                    for _ in 0..reps {
+                        let (t, c) = (Instant::now(), cpu_seconds());
+                        tokens = pool.install(|| {
+                            use rayon::prelude::*;
+                            texts
+                                .par_iter()
+                                .map(|s| {
+                                    if fast {
+                                        tok.encode(s).unwrap().len()
+                                    } else {
+                                        tok.encode_reference(s).unwrap().len()
+                                    }
+                                })
+                                .sum()
+                        });
+                        wall = wall.min(t.elapsed().as_secs_f64());
+                        cpu = cpu.min(cpu_seconds() - c);
+                    }
+                    let mb = bytes as f64 / 1e6;
+                    println!(
+                        "{name}\t{n}\t{}\t{mb:.1}\t{tokens}\t{wall:.3}\t{cpu:.3}\t{:.0}\t{:.2}\t{:.0}\t{:.2}",
+                        texts.len(),
+                        tokens as f64 / wall,
+                        mb / wall,
+                        tokens as f64 / cpu,
+                        mb / cpu
+                    );
                 }
-                println!(
-                    "quarry\t{n}\t{}\t{:.1}\t{tokens}\t{best:.3}\t{:.0}\t{:.2}",
-                    texts.len(),
-                    bytes as f64 / 1e6,
-                    tokens as f64 / best,
-                    bytes as f64 / 1e6 / best
-                );
             }
         }
         other => panic!("unknown subcommand {other}"),

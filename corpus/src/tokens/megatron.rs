@@ -458,6 +458,46 @@ mod tests {
     }
 
     #[test]
+    fn reads_documents_of_several_sequences() {
+        // Megatron with sentence splitting: 3 sequences, document 0 = sequences 0..2, document 1 = 2..3.
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("multi");
+        let (bin, idx) = paths(&prefix);
+        let tokens: [u16; 6] = [10, 11, 12, 13, 14, 0];
+        std::fs::write(
+            &bin,
+            tokens
+                .iter()
+                .flat_map(|t| t.to_le_bytes())
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let mut b = Vec::new();
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&1u64.to_le_bytes());
+        b.push(8);
+        b.extend_from_slice(&3u64.to_le_bytes());
+        b.extend_from_slice(&3u64.to_le_bytes());
+        for l in [2i32, 3, 1] {
+            b.extend_from_slice(&l.to_le_bytes());
+        }
+        for p in [0i64, 4, 10] {
+            b.extend_from_slice(&p.to_le_bytes());
+        }
+        for d in [0i64, 2, 3] {
+            b.extend_from_slice(&d.to_le_bytes());
+        }
+        std::fs::write(&idx, &b).unwrap();
+        let ds = MegatronDataset::open(&prefix).unwrap();
+        assert_eq!(ds.num_sequences(), 3);
+        assert_eq!(ds.num_documents(), 2);
+        assert_eq!(ds.document_sequences(0), 0..2);
+        assert_eq!(ds.document(0), vec![10, 11, 12, 13, 14]);
+        assert_eq!(ds.document(1), vec![0]);
+        assert_eq!(ds.sequence(1), vec![12, 13, 14]);
+    }
+
+    #[test]
     fn u16_overflow_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let mut w = MegatronWriter::create(&dir.path().join("x"), MegatronDtype::U16).unwrap();

@@ -11,6 +11,7 @@
 //!
 //! Both on-disk formats are specified in `docs/tokens.md`.
 
+mod fast;
 pub mod megatron;
 pub mod olmo;
 pub mod shards;
@@ -22,8 +23,8 @@ pub use shards::{
     tokenize_to_shards, ShardFormat, ShardStats, SourceTokens, TokenizeConfig, TokenizeStats,
 };
 pub use tokenizer::{
-    save_tokenizer_json, train_bpe, PreTokenPattern, TextTokenizer, TrainConfig, TrainReport,
-    TrainingSample,
+    save_tokenizer_dir, save_tokenizer_json, train_bpe, PreTokenPattern, TextTokenizer,
+    TrainConfig, TrainReport, TrainingSample,
 };
 
 use std::path::{Path, PathBuf};

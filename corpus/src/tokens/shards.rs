@@ -120,7 +120,7 @@ pub struct TokenizeStats {
 
 enum Sink {
     Megatron(MegatronWriter),
-    Olmo(OlmoWriter),
+    Olmo(Box<OlmoWriter>),
 }
 
 impl Sink {
@@ -170,9 +170,10 @@ impl ShardSet<'_> {
                 &base,
                 MegatronDtype::for_vocab(self.vocab),
             )?),
-            ShardFormat::Olmo => {
-                Sink::Olmo(OlmoWriter::create(&base, OlmoDtype::for_vocab(self.vocab))?)
-            }
+            ShardFormat::Olmo => Sink::Olmo(Box::new(OlmoWriter::create(
+                &base,
+                OlmoDtype::for_vocab(self.vocab),
+            )?)),
         })
     }
 

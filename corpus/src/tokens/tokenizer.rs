@@ -27,7 +27,9 @@ use tokenizers::pre_tokenizers::PreTokenizerWrapper;
 use tokenizers::processors::PostProcessorWrapper;
 use tokenizers::{AddedToken, DecoderWrapper, SplitDelimiterBehavior, Tokenizer};
 
+use super::fast::FastBpe;
 use super::{io_err, write_atomic, Result, TokensError};
+use std::sync::Arc;
 
 /// The end-of-document token of tokenizers trained here (and of GPT-2 / GPT-NeoX / OLMo-1).
 pub const EOS_TOKEN: &str = "<|endoftext|>";
@@ -293,12 +295,48 @@ pub fn save_tokenizer_json(tok: &TextTokenizer, path: &Path) -> Result<()> {
     write_atomic(path, tok.to_json()?.as_bytes())
 }
 
+/// Write `tokenizer.json` plus the `tokenizer_config.json` that lets `transformers`'
+/// `AutoTokenizer.from_pretrained(dir)` load it (fast tokenizer, EOS `<|endoftext|>`, pad
+/// `<|padding|>` when present, no BOS), atomically, into `dir`.
+pub fn save_tokenizer_dir(tok: &TextTokenizer, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    save_tokenizer_json(tok, &dir.join("tokenizer.json"))?;
+    let eos = tok
+        .inner
+        .id_to_token(tok.eos_id)
+        .unwrap_or_else(|| EOS_TOKEN.to_string());
+    let pad = tok
+        .inner
+        .token_to_id(PAD_TOKEN)
+        .map(|_| PAD_TOKEN.to_string())
+        .unwrap_or_else(|| eos.clone());
+    let config = serde_json::json!({
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "bos_token": null,
+        "eos_token": eos,
+        "pad_token": pad,
+        "unk_token": null,
+        "add_bos_token": false,
+        "add_eos_token": false,
+        "clean_up_tokenization_spaces": false,
+        "model_max_length": 1_000_000_000_000_000_000u64,
+    });
+    let text =
+        serde_json::to_string_pretty(&config).map_err(|e| TokensError::Tokenizer(e.to_string()))?;
+    write_atomic(&dir.join("tokenizer_config.json"), text.as_bytes())
+}
+
 /// A loaded tokenizer plus the EOS id that ends every document.
+///
+/// Byte-level BPE tokenizers (GPT-2, GPT-NeoX/OLMo, Llama-3 style, ours) encode through
+/// [`super::fast`], which gives the library's ids without building `Encoding`s; others through the
+/// library.
 #[derive(Clone)]
 pub struct TextTokenizer {
     inner: Tokenizer,
     eos_id: u32,
     vocab_size: usize,
+    fast: Option<Arc<FastBpe>>,
 }
 
 impl std::fmt::Debug for TextTokenizer {
@@ -330,10 +368,12 @@ impl TextTokenizer {
             TokensError::Tokenizer(format!("the tokenizer has no EOS token `{eos}`"))
         })?;
         let vocab_size = inner.get_vocab_size(true);
+        let fast = FastBpe::from_tokenizer(&inner).transpose()?.map(Arc::new);
         Ok(TextTokenizer {
             inner,
             eos_id,
             vocab_size,
+            fast,
         })
     }
 
@@ -359,13 +399,38 @@ impl TextTokenizer {
 
     /// The ids of `text`, no special tokens added (Python: `encode(text, add_special_tokens=False)`).
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        let mut ids = Vec::with_capacity(text.len() / 3);
+        self.encode_into(text, &mut ids)?;
+        Ok(ids)
+    }
+
+    /// Append the ids of `text` to `out`, no special tokens added.
+    pub fn encode_into(&self, text: &str, out: &mut Vec<u32>) -> Result<()> {
+        match &self.fast {
+            Some(f) => f.encode_into(&self.inner, text, out),
+            None => {
+                out.extend_from_slice(self.encode_reference(text)?.as_slice());
+                Ok(())
+            }
+        }
+    }
+
+    /// The ids of `text` through the library's own `encode_fast` (the reference the fast path is
+    /// tested against).
+    pub fn encode_reference(&self, text: &str) -> Result<Vec<u32>> {
         let enc = self.inner.encode_fast(text, false).map_err(tk_err)?;
         Ok(enc.get_ids().to_vec())
     }
 
+    /// Whether encoding takes the fast byte-level BPE path.
+    pub fn is_fast(&self) -> bool {
+        self.fast.is_some()
+    }
+
     /// The ids of a document as they go into a shard: its text's ids, then EOS.
     pub fn encode_document(&self, text: &str) -> Result<Vec<u32>> {
-        let mut ids = self.encode(text)?;
+        let mut ids = Vec::with_capacity(text.len() / 3 + 1);
+        self.encode_into(text, &mut ids)?;
         ids.push(self.eos_id);
         Ok(ids)
     }
@@ -468,6 +533,20 @@ mod tests {
         // A literal EOS in the text is the special token, as Python's encode does.
         let ids = tok.encode("a<|endoftext|>b").unwrap();
         assert!(ids.contains(&0));
+        assert!(tok.is_fast());
+        for t in [
+            text,
+            "a<|endoftext|>b",
+            "  x\n\n\t y  ",
+            "ünïcödé 日本 🚀",
+            "",
+        ] {
+            assert_eq!(
+                tok.encode(t).unwrap(),
+                tok.encode_reference(t).unwrap(),
+                "{t:?}"
+            );
+        }
         let doc = tok.encode_document("cat").unwrap();
         assert_eq!(*doc.last().unwrap(), 0);
     }
