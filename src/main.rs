@@ -32,6 +32,8 @@ enum Command {
     Run(cmd::run::Args),
     /// Show the records or rows of a WARC/WET/WAT, JSONL or Parquet file.
     Inspect(cmd::inspect::Args),
+    /// Exact and MinHash-LSH dedup of text shards (all stages, this machine).
+    Dedup(cmd::dedup::Args),
     /// Train a tokenizer (byte-level BPE) on text shards.
     Tokenizer(cmd::tokens::TokenizerArgs),
     /// Turn text shards into token shards (Megatron .bin/.idx or OLMo layout).
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Extract(a) => cmd::extract::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
+        Command::Dedup(a) => cmd::dedup::run(a),
         Command::Tokenizer(a) => cmd::tokens::run_tokenizer(a),
         Command::Tokenize(a) => cmd::tokens::run_tokenize(a),
         Command::Train(a) => cmd::train::run(a),

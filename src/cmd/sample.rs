@@ -17,6 +17,9 @@ pub struct Args {
     /// Seed: the same seed always gives the same bytes.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Number of WARC files the pages are split into.
+    #[arg(long, default_value_t = 1)]
+    pub files: usize,
 }
 
 /// Writes the sample crawl.
@@ -27,14 +30,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         ..Default::default()
     };
-    let s = write_sample_crawl(&cfg, &args.out)?;
-    eprintln!(
-        "wrote {} pages: {} ({} bytes, sha256 {}) and {}",
-        s.pages,
-        s.warc.path.display(),
-        s.warc.bytes,
-        s.warc.sha256,
-        s.truth.path.display()
-    );
+    let s = write_sample_crawl(&cfg, &args.out, args.files)?;
+    for w in &s.warcs {
+        eprintln!(
+            "{} ({} bytes, sha256 {})",
+            w.path.display(),
+            w.bytes,
+            w.sha256
+        );
+    }
+    eprintln!("wrote {} pages and {}", s.pages, s.truth.path.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -11,29 +11,44 @@ use crate::warc::writer::{record_id_from_hash, WarcWriter};
 /// What [`write_sample_crawl`] wrote.
 #[derive(Debug, Clone)]
 pub struct SampleCrawl {
-    /// The WARC file.
-    pub warc: FileDigest,
+    /// The WARC files, in page order.
+    pub warcs: Vec<FileDigest>,
     /// The ground-truth JSONL file.
     pub truth: FileDigest,
     /// Pages (response records) written.
     pub pages: u64,
 }
 
-/// Writes `<dir>/sample.warc.gz` and `<dir>/truth.jsonl` for `cfg`, atomically. Same config, same
+/// Writes `files` WARC files `<dir>/sample-<k:05>.warc.gz` (consecutive slices of the pages, like the
+/// files of a Common Crawl segment) and `<dir>/truth.jsonl` for `cfg`, atomically. Same config, same
 /// bytes: record ids are derived from the seed and page index, dates come from the generator.
-pub fn write_sample_crawl(cfg: &SampleConfig, dir: &Path) -> std::io::Result<SampleCrawl> {
+pub fn write_sample_crawl(
+    cfg: &SampleConfig,
+    dir: &Path,
+    files: usize,
+) -> std::io::Result<SampleCrawl> {
+    let files = files.clamp(1, cfg.docs.max(1));
     let crawl = format!("quarry-sample-seed-{}", cfg.seed);
-    let mut warc = WarcWriter::new(AtomicFile::create(dir.join("sample.warc.gz"))?);
     let mut truth = TruthWriter::new(AtomicFile::create(dir.join("truth.jsonl"))?);
     let id = |kind: &str, i: usize| record_id_from_hash(format!("{crawl}/{kind}/{i}").as_bytes());
     let mut pages = 0u64;
-    let mut first = true;
+    let mut warcs = Vec::with_capacity(files);
+    let mut warc: Option<WarcWriter<AtomicFile>> = None;
+    let mut file_no = 0usize;
     for page in generate(cfg.clone()) {
-        if first {
-            warc.write_warcinfo(
-                &id("warcinfo", 0),
+        // Page i goes to file floor(i * files / docs): contiguous, near-equal slices.
+        let want = page.index * files / cfg.docs.max(1);
+        if warc.is_none() || want != file_no {
+            if let Some(w) = warc.take() {
+                warcs.push(w.finish()?.commit()?);
+            }
+            file_no = want;
+            let name = format!("sample-{file_no:05}.warc.gz");
+            let mut w = WarcWriter::new(AtomicFile::create(dir.join(&name))?);
+            w.write_warcinfo(
+                &id("warcinfo", file_no),
                 &page.date,
-                Some("sample.warc.gz"),
+                Some(&name),
                 &[
                     ("software", concat!("quarry/", env!("CARGO_PKG_VERSION"))),
                     ("isPartOf", &crawl),
@@ -44,8 +59,9 @@ pub fn write_sample_crawl(cfg: &SampleConfig, dir: &Path) -> std::io::Result<Sam
                     ("format", "WARC File Format 1.1"),
                 ],
             )?;
-            first = false;
+            warc = Some(w);
         }
+        let warc = warc.as_mut().expect("opened above");
         let host = page.url.split('/').nth(2).unwrap_or("example.org");
         warc.write_request(
             &id("request", page.index),
@@ -73,11 +89,17 @@ pub fn write_sample_crawl(cfg: &SampleConfig, dir: &Path) -> std::io::Result<Sam
         truth.write(&page)?;
         pages += 1;
     }
-    let warc = warc.finish()?.commit()?;
+    if let Some(w) = warc.take() {
+        warcs.push(w.finish()?.commit()?);
+    }
     let mut t = truth.finish()?;
     t.flush()?;
     let truth = t.commit()?;
-    Ok(SampleCrawl { warc, truth, pages })
+    Ok(SampleCrawl {
+        warcs,
+        truth,
+        pages,
+    })
 }
 
 #[cfg(test)]
@@ -93,15 +115,23 @@ mod tests {
             seed: 7,
             ..Default::default()
         };
-        let a = write_sample_crawl(&cfg, &d.path().join("a")).unwrap();
-        let b = write_sample_crawl(&cfg, &d.path().join("b")).unwrap();
-        assert_eq!(a.warc.sha256, b.warc.sha256);
+        let a = write_sample_crawl(&cfg, &d.path().join("a"), 3).unwrap();
+        let b = write_sample_crawl(&cfg, &d.path().join("b"), 3).unwrap();
+        assert_eq!(a.warcs.len(), 3);
+        for (x, y) in a.warcs.iter().zip(&b.warcs) {
+            assert_eq!(x.sha256, y.sha256);
+        }
         assert_eq!(a.truth.sha256, b.truth.sha256);
         assert_eq!(a.pages, 200);
-        let f = std::fs::File::open(&a.warc.path).unwrap();
-        let items: Vec<ReadItem> =
-            crate::warc::read_documents(Box::new(f), "sample.warc.gz", &Default::default())
-                .collect();
+        let mut items: Vec<ReadItem> = Vec::new();
+        for w in &a.warcs {
+            let f = std::fs::File::open(&w.path).unwrap();
+            items.extend(crate::warc::read_documents(
+                Box::new(f),
+                "s.warc.gz",
+                &Default::default(),
+            ));
+        }
         let docs = items
             .iter()
             .filter(|i| matches!(i, ReadItem::Doc(_)))
