@@ -12,6 +12,9 @@ if [ ! -d "$QUARRY_TEST_DATA" ]; then
   exit 2
 fi
 
+# The language-ID model of the default recipe comes from the test data (no network in CI).
+export QUARRY_LID_MODEL="${QUARRY_LID_MODEL:-$QUARRY_TEST_DATA/lid/lid.176.ftz}"
+
 # Python is used only by the independent-reader checks (numpy), never to produce expected values.
 if command -v python3 >/dev/null 2>&1; then
   if ! python3 -c "import numpy" >/dev/null 2>&1; then

@@ -167,3 +167,129 @@ fn sigkill_then_rerun_gives_byte_identical_shards() {
     assert_eq!(ma["stages"], mb["stages"]);
     assert_eq!(ma["reader"]["documents"], 697 * 12);
 }
+
+/// `quarry build` with no arguments: sample crawl → every default stage → dedup → tokenizer → token
+/// shards; a second run in another folder gives byte-identical outputs, and training runs on them.
+#[test]
+fn build_with_no_arguments_runs_the_whole_default_pipeline_deterministically() {
+    let d = TestDir::new();
+    let lid = data_dir().join("lid/lid.176.ftz");
+    let run = |dir: &std::path::Path| {
+        std::fs::create_dir_all(dir).unwrap();
+        let out = quarry()
+            .current_dir(dir)
+            .env("QUARRY_LID_MODEL", &lid)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let a = d.path().join("a");
+    let b = d.path().join("b");
+    let log = run(&a);
+    run(&b);
+    let qa = a.join("quarry-out");
+    let qb = b.join("quarry-out");
+    for sub in ["input", "corpus/shards", "dedup/shards", "tokens"] {
+        let x: Vec<_> = shard_bytes(&qa.join(sub))
+            .into_iter()
+            .filter(|(n, _)| n != "manifest.json")
+            .collect();
+        let y: Vec<_> = shard_bytes(&qb.join(sub))
+            .into_iter()
+            .filter(|(n, _)| n != "manifest.json")
+            .collect();
+        assert!(!x.is_empty(), "{sub} is empty");
+        assert_eq!(x, y, "{sub} differs between two runs");
+    }
+    assert_eq!(
+        std::fs::read(qa.join("tokenizer.json")).unwrap(),
+        std::fs::read(qb.join("tokenizer.json")).unwrap()
+    );
+
+    // The funnel adds up, every stage did real work, and dedup removed planted duplicates.
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(qa.join("corpus/manifest.json")).unwrap()).unwrap();
+    let names: Vec<&str> = m["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "extract",
+            "language_id",
+            "gopher_repetition",
+            "gopher_quality",
+            "c4_quality",
+            "fineweb_quality",
+            "pii"
+        ]
+    );
+    assert_eq!(m["inputs"].as_array().unwrap().len(), 4);
+    assert!(
+        m["stages"][1]["dropped"]["language"].as_u64().unwrap() > 100,
+        "{log}"
+    );
+    assert!(
+        m["stages"][2]["dropped"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum::<u64>()
+            > 10
+    );
+    let dm: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(qa.join("dedup/manifest.json")).unwrap()).unwrap();
+    assert_eq!(dm["stages"][0]["in"], m["stages"][6]["kept"]);
+    assert!(
+        dm["stages"][1]["dropped"]["minhash_duplicate"]
+            .as_u64()
+            .unwrap()
+            > 5
+    );
+    let removed = std::fs::read_to_string(qa.join("dedup/removed.txt")).unwrap();
+    let dropped_total: u64 = dm["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["in"].as_u64().unwrap() - s["kept"].as_u64().unwrap())
+        .sum();
+    assert_eq!(removed.lines().count() as u64, dropped_total);
+    let tm: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(qa.join("tokens/manifest.json")).unwrap()).unwrap();
+    assert_eq!(tm["stats"]["documents"], dm["stages"][1]["kept"]);
+
+    // A short training run on the build's token shards.
+    let out = quarry()
+        .current_dir(&a)
+        .args([
+            "train",
+            "--data",
+            "quarry-out/tokens",
+            "--tokenizer",
+            "quarry-out/tokenizer.json",
+            "--steps",
+            "4",
+            "--out",
+            "run",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["steps"], 4);
+    assert!(summary["final_loss"].as_f64().unwrap().is_finite());
+    assert!(a.join("run/hf/config.json").exists());
+}
