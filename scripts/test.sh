@@ -17,8 +17,9 @@ export QUARRY_LID_MODEL="${QUARRY_LID_MODEL:-$QUARRY_TEST_DATA/lid/lid.176.ftz}"
 
 # Python is used only by the independent-reader checks (numpy), never to produce expected values.
 if command -v python3 >/dev/null 2>&1; then
-  if ! python3 -c "import numpy" >/dev/null 2>&1; then
-    python3 -m pip install --quiet --disable-pip-version-check "numpy<3" || echo "numpy not installed; numpy checks will be skipped" >&2
+  if ! python3 -c "import numpy, tokenizers" >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check "numpy<3" "tokenizers>=0.20,<0.24" \
+      || echo "numpy/tokenizers not installed; the independent token-shard check will be skipped" >&2
   fi
 fi
 

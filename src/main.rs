@@ -40,6 +40,8 @@ enum Command {
     Tokenize(cmd::tokens::TokenizeArgs),
     /// Train the MoE model on token shards (CPU reference backend).
     Train(cmd::train::Args),
+    /// Export a training checkpoint as a Hugging Face model folder (with the tokenizer).
+    Export(cmd::export::Args),
     /// Download models (fastText lid.176) into the cache.
     Models(cmd::models::Args),
     /// List the stage types a recipe may use.
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Tokenizer(a) => cmd::tokens::run_tokenizer(a),
         Command::Tokenize(a) => cmd::tokens::run_tokenize(a),
         Command::Train(a) => cmd::train::run(a),
+        Command::Export(a) => cmd::export::run(a),
         Command::Models(a) => cmd::models::run(a),
         Command::Stages(a) => cmd::stages::run(a),
     };

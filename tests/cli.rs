@@ -292,4 +292,16 @@ fn build_with_no_arguments_runs_the_whole_default_pipeline_deterministically() {
     assert_eq!(summary["steps"], 4);
     assert!(summary["final_loss"].as_f64().unwrap().is_finite());
     assert!(a.join("run/hf/config.json").exists());
+
+    // The checkpoint exported as a Hugging Face folder with the corpus tokenizer.
+    let out = quarry()
+        .current_dir(&a)
+        .args(["export", "--checkpoint", "run/checkpoints", "--out", "hf", "--tokenizer", "quarry-out/tokenizer.json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("hf/config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["architectures"][0], "OlmoeForCausalLM");
+    assert!(a.join("hf/model.safetensors").exists());
+    assert_eq!(std::fs::read(a.join("hf/tokenizer.json")).unwrap(), std::fs::read(a.join("quarry-out/tokenizer.json")).unwrap());
 }

@@ -3,6 +3,7 @@
 pub mod build;
 pub mod dedup;
 pub mod documents;
+pub mod export;
 pub mod extract;
 pub mod inspect;
 pub mod models;
