@@ -259,6 +259,31 @@ static TEXT_PD: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap()
 });
 
+/// A prose licence statement must be about the page or site itself ("this work", "content on
+/// this site", "text is available", "user contributions"), not about a photo or someone else's
+/// work that the page merely describes.
+static TEXT_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:this|our|all|the|site|website)\s+(?:work|site|website|blog|page|content|contents|text|article|articles|material|materials|post|posts|weblog|podcast)\b|\bcontent\s+on\s+this\b|\buser\s+contributions\b|\btext\s+is\s+available\b|\bcommunity\s+content\b|\bexcept\s+where\s+otherwise\s+noted\b|\bunless\s+otherwise\s+(?:noted|stated)\b").unwrap()
+});
+
+/// An all-rights-reserved phrase counts only as a copyright notice: a ©, `(c)` or year close
+/// before it (not "…Copyright (all rights reserved) and the public domain…" in an explanation).
+static NOTICE_MARK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)©|\(c\)|\b(?:19|20)\d\d\b").unwrap());
+
+/// Up to `n` bytes of `text` before `pos`, cut at the last sentence end.
+fn sentence_before(text: &str, pos: usize, n: usize) -> &str {
+    let mut a = pos.saturating_sub(n);
+    while !text.is_char_boundary(a) {
+        a += 1;
+    }
+    let w = &text[a..pos];
+    match w.rfind(['.', '!', '?', '|']) {
+        Some(p) if p + 1 < w.len() && w.as_bytes()[p + 1].is_ascii_whitespace() => &w[p + 1..],
+        _ => w,
+    }
+}
+
 static JSONLD_LICENSE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#""license"\s*:\s*(?:\[\s*)?(?:\{[^}]*?"(?:@id|url)"\s*:\s*)?"([^"]+)""#).unwrap()
 });
@@ -281,6 +306,8 @@ pub fn scan(html: &str) -> Scan {
     let mut marks: Vec<(usize, Region)> = Vec::new();
     // Open <a>: (href, raw tag, region, has rel=license, saw img).
     let mut open_a: Option<(String, String, Region, bool)> = None;
+    // CC links without rel: (offset in `text`, SPDX id, raw tag, region) for declaration sentences.
+    let mut links: Vec<(usize, String, String, Region)> = Vec::new();
     let mut i = 0;
     let region_now = |region: Region, footer_depth: usize| {
         if footer_depth > 0 && region != Region::Head {
@@ -404,9 +431,17 @@ pub fn scan(html: &str) -> Scan {
         } else {
             reg
         };
+        let before = out.findings.len();
         inspect_tag(&tag, reg, &mut out, &mut open_a);
+        if let Some(f) = out.findings[before..]
+            .iter()
+            .find(|f| f.source == Source::CcLink)
+        {
+            links.push((text.len(), f.spdx.clone(), tag.raw.to_string(), reg));
+        }
     }
     prose(&text, &marks, &mut out);
+    linked_declarations(&text, &links, &mut out);
     out
 }
 
@@ -559,6 +594,11 @@ fn context(text: &str, s: usize, e: usize) -> String {
 fn prose(text: &str, marks: &[(usize, Region)], out: &mut Scan) {
     for c in TEXT_CC.captures_iter(text) {
         let m = c.get(0).unwrap();
+        let before = sentence_before(text, m.start(), 160);
+        let subject = &text[m.start() - before.len()..m.end()];
+        if !TEXT_SUBJECT.is_match(subject) {
+            continue;
+        }
         let Some(id) = spdx::from_cc_name(c.get(1).unwrap().as_str(), c.get(2).map(|v| v.as_str()))
         else {
             continue;
@@ -571,19 +611,65 @@ fn prose(text: &str, marks: &[(usize, Region)], out: &mut Scan) {
             confidence: 0.5,
         });
     }
-    for (re, id, conf) in [
-        (&*TEXT_PD, spdx::PUBLIC_DOMAIN, 0.4),
-        (&*TEXT_ARR, spdx::ALL_RIGHTS_RESERVED, 0.4),
-    ] {
-        if let Some(m) = re.find(text) {
-            out.findings.push(Finding {
-                spdx: id.into(),
-                source: Source::Text,
-                location: format!("text:{}", region_at(marks, m.start()).as_str()),
-                evidence: context(text, m.start(), m.end()),
-                confidence: conf,
-            });
+    if let Some(m) = TEXT_PD
+        .find_iter(text)
+        .find(|m| TEXT_SUBJECT.is_match(sentence_before(text, m.start(), 160)))
+    {
+        out.findings.push(Finding {
+            spdx: spdx::PUBLIC_DOMAIN.into(),
+            source: Source::Text,
+            location: format!("text:{}", region_at(marks, m.start()).as_str()),
+            evidence: context(text, m.start(), m.end()),
+            confidence: 0.4,
+        });
+    }
+    let notice = TEXT_ARR.find_iter(text).find(|m| {
+        let mut a = m.start().saturating_sub(120);
+        while !text.is_char_boundary(a) {
+            a += 1;
         }
+        NOTICE_MARK.is_match(&text[a..m.start()])
+    });
+    if let Some(m) = notice {
+        out.findings.push(Finding {
+            spdx: spdx::ALL_RIGHTS_RESERVED.into(),
+            source: Source::Text,
+            location: format!("text:{}", region_at(marks, m.start()).as_str()),
+            evidence: context(text, m.start(), m.end()),
+            confidence: 0.4,
+        });
+    }
+}
+
+static UNDER_END: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:licen[cs]ed|published|available|released|distributed)\s+under\s*(?:a|an|the)?\s*$").unwrap()
+});
+
+/// "Boing Boing is published under <a href=CC>a Creative Commons license</a> except where
+/// otherwise noted": a CC link that completes a site-wide declaration sentence licenses the page
+/// as a prose declaration (the link gives the exact licence the words leave out).
+fn linked_declarations(text: &str, links: &[(usize, String, String, Region)], out: &mut Scan) {
+    for (off, id, raw, region) in links {
+        let before = sentence_before(text, *off, 160);
+        if !UNDER_END.is_match(before.trim_end()) && !UNDER_END.is_match(before) {
+            continue;
+        }
+        let mut z = (*off + 120).min(text.len());
+        while !text.is_char_boundary(z) {
+            z -= 1;
+        }
+        let after = &text[*off..z];
+        let after = after.split(['.', '|']).next().unwrap_or(after);
+        if !TEXT_SUBJECT.is_match(before) && !TEXT_SUBJECT.is_match(after) {
+            continue;
+        }
+        out.findings.push(Finding {
+            spdx: id.clone(),
+            source: Source::Text,
+            location: format!("text+a@href:{}", region.as_str()),
+            evidence: snippet(&format!("{}{} {}", before, raw, after)),
+            confidence: 0.55,
+        });
     }
 }
 
@@ -676,6 +762,14 @@ mod tests {
         assert_eq!(lic(h).as_deref(), Some("CC-BY-SA-4.0"));
         let h = "<p>Text is available under the CC BY-NC-ND 4.0 license.</p>";
         assert_eq!(lic(h).as_deref(), Some("CC-BY-NC-ND-4.0"));
+        let h = "<p>Between copyright (all rights reserved) and the public domain.</p>";
+        assert_eq!(lic(h), None);
+        let h = r#"<p>Boing Boing is published under <a href="https://creativecommons.org/licenses/by-nc-sa/3.0/deed.en_US">a Creative Commons license</a> except where otherwise noted.</p>"#;
+        assert_eq!(lic(h).as_deref(), Some("CC-BY-NC-SA-3.0"));
+        let h = r#"<p>Photo by Ana is licensed under <a href="https://creativecommons.org/licenses/by/2.0/">CC BY</a>.</p>"#;
+        assert_eq!(lic(h), None);
+        let h = "<p>Photo by Ana is licensed under CC BY-NC-SA 4.0.</p>";
+        assert_eq!(lic(h), None);
         let h = "<footer>&copy; 2020 ACME. All Rights Reserved.</footer>";
         let s = scan(h);
         assert_eq!(s.findings[0].location, "text:footer");
