@@ -31,6 +31,36 @@ pub struct Audit {
     pub opt_outs: Vec<OptOut>,
 }
 
+impl Audit {
+    /// The audit as one JSON object (the `quarry license --json` line and the step's metadata
+    /// shape): `license`, `license_class`, `license_findings`, `opt_out`, `opt_out_reasons`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let findings: Vec<serde_json::Value> = self
+            .findings
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "spdx": f.spdx,
+                    "source": f.source.as_str(),
+                    "location": f.location,
+                    "evidence": f.evidence,
+                    "confidence": f.confidence,
+                })
+            })
+            .collect();
+        let mut reasons: Vec<&str> = self.opt_outs.iter().map(|o| o.reason).collect();
+        reasons.sort_unstable();
+        reasons.dedup();
+        serde_json::json!({
+            "license": self.license,
+            "license_class": self.class.as_str(),
+            "license_findings": findings,
+            "opt_out": !self.opt_outs.is_empty(),
+            "opt_out_reasons": reasons,
+        })
+    }
+}
+
 /// Audits one page: `headers` are the HTTP response headers, `html` the (lossily decoded) body.
 pub fn audit(headers: &[(String, String)], html: &str) -> Audit {
     let scan = detect::scan(html);
@@ -54,4 +84,27 @@ pub fn audit(headers: &[(String, String)], html: &str) -> Audit {
 /// looks for is ASCII, so legacy encodings still match).
 pub fn audit_bytes(headers: &[(String, String)], body: &[u8]) -> Audit {
     audit(headers, &String::from_utf8_lossy(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_json_shape() {
+        let h = vec![("tdm-reservation".to_string(), "1".to_string())];
+        let a = audit(
+            &h,
+            r#"<link rel="license" href="https://creativecommons.org/licenses/by/4.0/">"#,
+        );
+        let j = a.to_json();
+        assert_eq!(j["license"], "CC-BY-4.0");
+        assert_eq!(j["license_class"], "open");
+        assert_eq!(j["license_findings"][0]["location"], "link@rel:head");
+        assert_eq!(j["opt_out"], true);
+        assert_eq!(j["opt_out_reasons"][0], "tdm_reservation");
+        let j = audit(&[], "<p>nothing</p>").to_json();
+        assert!(j["license"].is_null());
+        assert_eq!(j["license_class"], "unknown");
+    }
 }
