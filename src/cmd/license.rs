@@ -91,7 +91,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         for item in reader {
             match item {
                 ReadItem::Doc(doc) => {
-                    let Some(raw) = doc.raw.as_ref() else { continue };
+                    let Some(raw) = doc.raw.as_ref() else {
+                        continue;
+                    };
                     let a = audit_bytes(&raw.http_headers, &raw.body);
                     print(
                         &mut out,
