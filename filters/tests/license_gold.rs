@@ -48,7 +48,8 @@ fn audits() -> Vec<(String, Audit)> {
                     continue;
                 }
                 let key = format!("{name}#{}", doc.url.as_deref().unwrap_or(&doc.id));
-                out.push((key, license::audit_bytes(&raw.http_headers, &raw.body)));
+                let a = license::audit_bytes_at(&raw.http_headers, &raw.body, doc.url.as_deref());
+                out.push((key, a));
             }
         }
     }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use quarry_corpus::warc::{read_documents, WarcOptions};
 use quarry_corpus::ReadItem;
-use quarry_filters::license::{audit_bytes, Audit};
+use quarry_filters::license::{audit_bytes, audit_bytes_at, Audit};
 
 /// Flags of `quarry license`.
 #[derive(clap::Args, Debug)]
@@ -94,7 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     let Some(raw) = doc.raw.as_ref() else {
                         continue;
                     };
-                    let a = audit_bytes(&raw.http_headers, &raw.body);
+                    let a = audit_bytes_at(&raw.http_headers, &raw.body, doc.url.as_deref());
                     print(
                         &mut out,
                         args.json,

@@ -296,6 +296,23 @@ fn text_cc(text: &str) -> Option<String> {
 
 /// Scans a page's HTML for licence findings and opt-out metas.
 pub fn scan(html: &str) -> Scan {
+    scan_at(html, None)
+}
+
+/// `scheme://host` of a URL, for resolving root-relative links (`/licenses/by/4.0/`).
+fn origin(url: &str) -> Option<&str> {
+    let rest_at = url.find("://")? + 3;
+    let end = url[rest_at..]
+        .find(['/', '?', '#'])
+        .map(|p| rest_at + p)
+        .unwrap_or(url.len());
+    Some(&url[..end])
+}
+
+/// [`scan`] for a page fetched from `url`: root-relative links are resolved against its origin
+/// (creativecommons.org links its own licences as `/licenses/by/4.0/`).
+pub fn scan_at(html: &str, url: Option<&str>) -> Scan {
+    let base = url.and_then(origin).map(str::to_string);
     let mut out = Scan::default();
     let b = html.as_bytes();
     let mut region = Region::Body;
@@ -432,7 +449,7 @@ pub fn scan(html: &str) -> Scan {
             reg
         };
         let before = out.findings.len();
-        inspect_tag(&tag, reg, &mut out, &mut open_a);
+        inspect_tag(&tag, reg, base.as_deref(), &mut out, &mut open_a);
         if let Some(f) = out.findings[before..]
             .iter()
             .find(|f| f.source == Source::CcLink)
@@ -456,6 +473,7 @@ fn push_text(text: &mut String, marks: &mut Vec<(usize, Region)>, chunk: &str, r
 fn inspect_tag(
     tag: &Tag<'_>,
     reg: Region,
+    base: Option<&str>,
     out: &mut Scan,
     open_a: &mut Option<(String, String, Region, bool)>,
 ) {
@@ -513,7 +531,11 @@ fn inspect_tag(
     let href = tag
         .attr("href")
         .or_else(|| tag.attr("resource"))
-        .map(decode_entities);
+        .map(decode_entities)
+        .map(|h| match base {
+            Some(b) if h.starts_with('/') && !h.starts_with("//") => format!("{b}{h}"),
+            _ => h,
+        });
     let rel = tag.attr("rel").unwrap_or("");
     let prop = tag
         .attr("property")
@@ -776,6 +798,32 @@ mod tests {
         assert_eq!(lic(h).as_deref(), Some(spdx::ALL_RIGHTS_RESERVED));
         let h = r#"<div xmlns:cc="http://creativecommons.org/ns#"><a rel="cc:license" href="http://creativecommons.org/licenses/by-nd/3.0/de/">x</a></div>"#;
         assert_eq!(lic(h).as_deref(), Some("CC-BY-ND-3.0-DE"));
+    }
+
+    #[test]
+    fn root_relative_links_resolve_against_the_page() {
+        let h = r#"<p>Content on this site is licensed under a <a href="/licenses/by/4.0/">free licence</a>.</p>"#;
+        assert_eq!(decide(&scan(h).findings), None);
+        let s = scan_at(h, Some("https://creativecommons.org/mission/"));
+        assert_eq!(
+            decide(&s.findings).map(|f| f.spdx.as_str()),
+            Some("CC-BY-4.0")
+        );
+    }
+
+    #[test]
+    fn every_truncation_of_a_page_scans() {
+        let page = r#"<html><head><meta name="dc.rights" content="© 2020 Ünïcødé"><link rel="license" href="https://creativecommons.org/licenses/by-sa/4.0/deed.an"><script type="application/ld+json">{"license":"https://creativecommons.org/publicdomain/zero/1.0/"}</script></head><body><!-- c --><p>日本語 This work is licensed under CC BY 4.0 — © 2020 X. All rights reserved.</p><footer><a href='//creativecommons.org/licenses/by/4.0/'><img src=x></a></footer></body></html>"#;
+        for (i, _) in page.char_indices() {
+            let _ = scan(&page[..i]);
+        }
+        let s = scan(page);
+        assert_eq!(
+            decide(&s.findings).map(|f| f.spdx.as_str()),
+            Some("CC-BY-SA-4.0")
+        );
+        assert!(s.findings.iter().any(|f| f.source == Source::JsonLd));
+        assert!(s.findings.iter().any(|f| f.source == Source::FooterBadge));
     }
 
     #[test]

@@ -63,7 +63,12 @@ impl Audit {
 
 /// Audits one page: `headers` are the HTTP response headers, `html` the (lossily decoded) body.
 pub fn audit(headers: &[(String, String)], html: &str) -> Audit {
-    let scan = detect::scan(html);
+    audit_at(headers, html, None)
+}
+
+/// [`audit`] of a page fetched from `url` (root-relative licence links resolve against it).
+pub fn audit_at(headers: &[(String, String)], html: &str, url: Option<&str>) -> Audit {
+    let scan = detect::scan_at(html, url);
     let mut opt_outs = Vec::new();
     optout::from_headers(headers, &mut opt_outs);
     opt_outs.extend(scan.opt_outs);
@@ -84,6 +89,11 @@ pub fn audit(headers: &[(String, String)], html: &str) -> Audit {
 /// looks for is ASCII, so legacy encodings still match).
 pub fn audit_bytes(headers: &[(String, String)], body: &[u8]) -> Audit {
     audit(headers, &String::from_utf8_lossy(body))
+}
+
+/// [`audit_bytes`] of a page fetched from `url`.
+pub fn audit_bytes_at(headers: &[(String, String)], body: &[u8], url: Option<&str>) -> Audit {
+    audit_at(headers, &String::from_utf8_lossy(body), url)
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use quarry_corpus::{Document, MetaValue, Step, StepError, Verdict};
 use serde::Deserialize;
 
 use super::spdx::LicenseClass;
-use super::{audit, audit_bytes, Audit};
+use super::{audit_at, audit_bytes_at, Audit};
 
 /// Recipe table of the `license` stage.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -123,8 +123,8 @@ impl Step for LicenseStep {
 
     fn process(&self, doc: &mut Document) -> Verdict {
         let a = match &doc.raw {
-            Some(raw) => audit_bytes(&raw.http_headers, &raw.body),
-            None => audit(&[], &doc.text),
+            Some(raw) => audit_bytes_at(&raw.http_headers, &raw.body, doc.url.as_deref()),
+            None => audit_at(&[], &doc.text, doc.url.as_deref()),
         };
         annotate(doc, &a);
         if self.drop_opted_out && !a.opt_outs.is_empty() {
