@@ -318,6 +318,9 @@ pub fn scan_at(html: &str, url: Option<&str>) -> Scan {
     let mut region = Region::Body;
     let mut saw_head = false;
     let mut footer_depth = 0usize;
+    // A footer container that is not a <footer> element (`<div id="footer">`, role=contentinfo):
+    // its tag name and how many same-named elements are open inside it.
+    let mut footer_like: Option<(String, usize)> = None;
     // Visible text with the region of each chunk start, for prose declarations.
     let mut text = String::new();
     let mut marks: Vec<(usize, Region)> = Vec::new();
@@ -339,7 +342,7 @@ pub fn scan_at(html: &str, url: Option<&str>) -> Scan {
                 &mut text,
                 &mut marks,
                 &html[i..],
-                region_now(region, footer_depth),
+                region_now(region, footer_depth + footer_like.is_some() as usize),
             );
             break;
         };
@@ -349,7 +352,7 @@ pub fn scan_at(html: &str, url: Option<&str>) -> Scan {
                 &mut text,
                 &mut marks,
                 &html[i..lt],
-                region_now(region, footer_depth),
+                region_now(region, footer_depth + footer_like.is_some() as usize),
             );
         }
         let rest = &b[lt + 1..];
@@ -377,6 +380,14 @@ pub fn scan_at(html: &str, url: Option<&str>) -> Scan {
             match name.as_str() {
                 "head" => region = Region::Body,
                 "footer" => footer_depth = footer_depth.saturating_sub(1),
+                n if footer_like.as_ref().is_some_and(|f| f.0 == n) => {
+                    if let Some(f) = footer_like.as_mut() {
+                        f.1 -= 1;
+                        if f.1 == 0 {
+                            footer_like = None;
+                        }
+                    }
+                }
                 "a" => {
                     if let Some((href, raw, reg, has_img)) = open_a.take() {
                         if has_img && reg == Region::Footer {
@@ -398,13 +409,25 @@ pub fn scan_at(html: &str, url: Option<&str>) -> Scan {
             continue;
         }
         if !rest.first().is_some_and(|c| c.is_ascii_alphabetic()) {
-            push_text(&mut text, &mut marks, "<", region_now(region, footer_depth));
+            push_text(
+                &mut text,
+                &mut marks,
+                "<",
+                region_now(region, footer_depth + footer_like.is_some() as usize),
+            );
             i = lt + 1;
             continue;
         }
         let (tag, end) = parse_tag(html, lt);
         i = end;
-        let reg = region_now(region, footer_depth);
+        match footer_like.as_mut() {
+            Some(f) if f.0 == tag.name => f.1 += 1,
+            None if footer_depth == 0 && is_footer_container(&tag) => {
+                footer_like = Some((tag.name.clone(), 1));
+            }
+            _ => {}
+        }
+        let reg = region_now(region, footer_depth + footer_like.is_some() as usize);
         match tag.name.as_str() {
             "head" => {
                 region = Region::Head;
@@ -460,6 +483,27 @@ pub fn scan_at(html: &str, url: Option<&str>) -> Scan {
     prose(&text, &marks, &mut out);
     linked_declarations(&text, &links, &mut out);
     out
+}
+
+/// A container element that plays the footer role: `id`/`class` naming a footer, or
+/// `role="contentinfo"`.
+fn is_footer_container(tag: &Tag<'_>) -> bool {
+    if !matches!(
+        tag.name.as_str(),
+        "div" | "section" | "aside" | "nav" | "ul" | "table" | "td" | "p" | "center"
+    ) || tag.raw.ends_with("/>")
+    {
+        return false;
+    }
+    let named = |k: &str| {
+        tag.attr(k)
+            .is_some_and(|v| v.to_ascii_lowercase().contains("footer"))
+    };
+    named("id")
+        || named("class")
+        || tag
+            .attr("role")
+            .is_some_and(|r| r.eq_ignore_ascii_case("contentinfo"))
 }
 
 fn push_text(text: &mut String, marks: &mut Vec<(usize, Region)>, chunk: &str, region: Region) {
@@ -824,6 +868,20 @@ mod tests {
         );
         assert!(s.findings.iter().any(|f| f.source == Source::JsonLd));
         assert!(s.findings.iter().any(|f| f.source == Source::FooterBadge));
+    }
+
+    #[test]
+    fn footer_containers_count_as_footer() {
+        let h = r#"<body><div id="page-footer"><div class="x"><a href="https://creativecommons.org/licenses/by/4.0/"><img src=b></a></div></div><p><a href="https://creativecommons.org/licenses/by-sa/4.0/"><img src=c></a></p></body>"#;
+        let s = scan(h);
+        let badges: Vec<_> = s
+            .findings
+            .iter()
+            .filter(|f| f.source == Source::FooterBadge)
+            .collect();
+        assert_eq!(badges.len(), 1);
+        assert_eq!(badges[0].spdx, "CC-BY-4.0");
+        assert_eq!(s.findings.last().unwrap().location, "a@href:body");
     }
 
     #[test]
