@@ -17,6 +17,7 @@ pub mod fineweb_quality;
 pub mod gopher_quality;
 pub mod gopher_repetition;
 pub mod language_id;
+pub mod license;
 pub mod pii;
 pub mod pytext;
 pub mod url_filter;
@@ -65,6 +66,11 @@ pub fn register(reg: &mut StepRegistry) {
         "url_filter",
         "FineWeb URL filter: blocklisted domains/URLs, banned words and sub-words (datatrove URLFilter)",
         url_filter::build,
+    );
+    reg.register(
+        "license",
+        "License audit: SPDX licence and opt-out signals from raw HTML/headers; keeps listed classes",
+        license::step::build,
     );
     reg.register(
         "pii",
