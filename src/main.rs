@@ -32,6 +32,8 @@ enum Command {
     Run(cmd::run::Args),
     /// Show the records or rows of a WARC/WET/WAT, JSONL or Parquet file.
     Inspect(cmd::inspect::Args),
+    /// Print each document's license findings and opt-outs (WARC or HTML files), for auditing.
+    License(cmd::license::Args),
     /// Exact and MinHash-LSH dedup of text shards (all stages, this machine).
     Dedup(cmd::dedup::Args),
     /// Train a tokenizer (byte-level BPE) on text shards.
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::Extract(a) => cmd::extract::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
+        Command::License(a) => cmd::license::run(a),
         Command::Dedup(a) => cmd::dedup::run(a),
         Command::Tokenizer(a) => cmd::tokens::run_tokenizer(a),
         Command::Tokenize(a) => cmd::tokens::run_tokenize(a),

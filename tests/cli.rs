@@ -223,6 +223,7 @@ fn build_with_no_arguments_runs_the_whole_default_pipeline_deterministically() {
     assert_eq!(
         names,
         [
+            "license",
             "extract",
             "language_id",
             "gopher_repetition",
@@ -234,11 +235,11 @@ fn build_with_no_arguments_runs_the_whole_default_pipeline_deterministically() {
     );
     assert_eq!(m["inputs"].as_array().unwrap().len(), 4);
     assert!(
-        m["stages"][1]["dropped"]["language"].as_u64().unwrap() > 100,
+        m["stages"][2]["dropped"]["language"].as_u64().unwrap() > 100,
         "{log}"
     );
     assert!(
-        m["stages"][2]["dropped"]
+        m["stages"][3]["dropped"]
             .as_object()
             .unwrap()
             .values()
@@ -248,7 +249,42 @@ fn build_with_no_arguments_runs_the_whole_default_pipeline_deterministically() {
     );
     let dm: serde_json::Value =
         serde_json::from_slice(&std::fs::read(qa.join("dedup/manifest.json")).unwrap()).unwrap();
-    assert_eq!(dm["stages"][0]["in"], m["stages"][6]["kept"]);
+    assert_eq!(dm["stages"][0]["in"], m["stages"][7]["kept"]);
+
+    // License tags on the kept documents agree with the sample's ground truth: every page whose
+    // markup declares a CC license gets exactly that SPDX id, and no other page is classed open.
+    let truth: std::collections::HashMap<String, serde_json::Value> =
+        std::fs::read_to_string(qa.join("input/truth.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (v["url"].as_str().unwrap().to_string(), v)
+            })
+            .collect();
+    let (mut cc, mut cc_ok, mut false_open) = (0, 0, 0);
+    for e in std::fs::read_dir(qa.join("corpus/shards")).unwrap() {
+        let out = quarry()
+            .args(["inspect", "--json", "--limit", "0"])
+            .arg(e.unwrap().path())
+            .output()
+            .unwrap();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let d: serde_json::Value = serde_json::from_str(line).unwrap();
+            let md = &d["metadata"];
+            let t = &truth[md["url"].as_str().unwrap()];
+            match t["license"].as_str() {
+                Some(l) if l.starts_with("CC") => {
+                    cc += 1;
+                    cc_ok += (md["license"].as_str() == Some(l)) as usize;
+                }
+                _ => false_open += (md["license_class"] == "open") as usize,
+            }
+        }
+    }
+    assert!(cc > 50, "{cc} CC-licensed pages");
+    assert_eq!(cc_ok, cc, "license tags vs ground truth");
+    assert_eq!(false_open, 0);
     assert!(
         dm["stages"][1]["dropped"]["minhash_duplicate"]
             .as_u64()
@@ -296,12 +332,28 @@ fn build_with_no_arguments_runs_the_whole_default_pipeline_deterministically() {
     // The checkpoint exported as a Hugging Face folder with the corpus tokenizer.
     let out = quarry()
         .current_dir(&a)
-        .args(["export", "--checkpoint", "run/checkpoints", "--out", "hf", "--tokenizer", "quarry-out/tokenizer.json"])
+        .args([
+            "export",
+            "--checkpoint",
+            "run/checkpoints",
+            "--out",
+            "hf",
+            "--tokenizer",
+            "quarry-out/tokenizer.json",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("hf/config.json")).unwrap()).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("hf/config.json")).unwrap()).unwrap();
     assert_eq!(cfg["architectures"][0], "OlmoeForCausalLM");
     assert!(a.join("hf/model.safetensors").exists());
-    assert_eq!(std::fs::read(a.join("hf/tokenizer.json")).unwrap(), std::fs::read(a.join("quarry-out/tokenizer.json")).unwrap());
+    assert_eq!(
+        std::fs::read(a.join("hf/tokenizer.json")).unwrap(),
+        std::fs::read(a.join("quarry-out/tokenizer.json")).unwrap()
+    );
 }

@@ -19,17 +19,28 @@ fn python_has(mods: &str) -> bool {
 #[test]
 fn token_shards_pass_the_independent_numpy_reader() {
     if !python_has("numpy, tokenizers") {
-        eprintln!("SKIPPED: python3 with numpy and tokenizers not found (scripts/test.sh installs them)");
+        eprintln!(
+            "SKIPPED: python3 with numpy and tokenizers not found (scripts/test.sh installs them)"
+        );
         return;
     }
     let d = TestDir::new();
-    let docs = data_dir().join("text/dolma_cc-licensed-docs.CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz");
+    let docs = data_dir()
+        .join("text/dolma_cc-licensed-docs.CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz");
     let tok = data_dir().join("tokenizer/olmo1-gpt-neox-20b-pii.tokenizer.json");
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/tokens/check_shards.py");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/tokens/check_shards.py");
     for (format, shard_tokens) in [("megatron", "300000"), ("olmo", "500000")] {
         let out = d.path().join(format);
         let o = quarry()
-            .args(["tokenize", "--format", format, "--shard-tokens", shard_tokens, "--tokenizer"])
+            .args([
+                "tokenize",
+                "--format",
+                format,
+                "--shard-tokens",
+                shard_tokens,
+                "--tokenizer",
+            ])
             .arg(&tok)
             .arg("--input")
             .arg(&docs)
@@ -48,13 +59,18 @@ fn token_shards_pass_the_independent_numpy_reader() {
             .output()
             .unwrap();
         let verdict = String::from_utf8_lossy(&check.stdout);
-        assert!(check.status.success(), "{format}: {verdict}\n{}", String::from_utf8_lossy(&check.stderr));
+        assert!(
+            check.status.success(),
+            "{format}: {verdict}\n{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
         let v: serde_json::Value = serde_json::from_str(verdict.lines().last().unwrap()).unwrap();
         assert_eq!(v["ok"], true);
         assert_eq!(v["documents"], 670, "{verdict}");
         assert!(v["shards"].as_u64().unwrap() > 1, "{verdict}");
         // The manifest counts agree with the independent reader.
-        let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
         assert_eq!(m["stats"]["tokens"], v["tokens"]);
         assert_eq!(m["stats"]["skipped_empty"], 27);
     }

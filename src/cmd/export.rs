@@ -26,14 +26,19 @@ pub struct Args {
 
 /// Writes the model folder.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let ckpt = match quarry_trainer::checkpoint::latest(&args.checkpoint).map_err(|e| anyhow::anyhow!("{e}"))? {
+    let ckpt = match quarry_trainer::checkpoint::latest(&args.checkpoint)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
         Some(l) if !args.checkpoint.join("state.json").exists() => l,
         _ => args.checkpoint.clone(),
     };
     let state: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(ckpt.join("state.json")).with_context(|| format!("{}: not a checkpoint (no state.json)", ckpt.display()))?,
+        &std::fs::read(ckpt.join("state.json"))
+            .with_context(|| format!("{}: not a checkpoint (no state.json)", ckpt.display()))?,
     )?;
-    let cfg_toml = state["config_toml"].as_str().context("state.json has no config_toml")?;
+    let cfg_toml = state["config_toml"]
+        .as_str()
+        .context("state.json has no config_toml")?;
     let cfg = TrainConfig::from_toml(cfg_toml).map_err(|e| anyhow::anyhow!("{e}"))?;
     let tensors = load_all(&ckpt.join("model.safetensors")).map_err(|e| anyhow::anyhow!("{e}"))?;
     let layout = ParamLayout::olmoe(&cfg.model);
@@ -51,6 +56,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         save_tokenizer_dir(&tok, &args.out)?;
     }
-    eprintln!("exported {} (step {}) → {}", ckpt.display(), state["step"], args.out.display());
+    eprintln!(
+        "exported {} (step {}) → {}",
+        ckpt.display(),
+        state["step"],
+        args.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@ pub mod documents;
 pub mod export;
 pub mod extract;
 pub mod inspect;
+pub mod license;
 pub mod models;
 pub mod run;
 pub mod sample;
