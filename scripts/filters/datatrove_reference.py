@@ -20,7 +20,7 @@ header with versions.
 Usage: /work/venvs/filters/bin/python scripts/filters/datatrove_reference.py [--bench]
   --bench instead times each filter, fastText LID, PII and the chain of the four heuristic filters on
   the same documents on one core and prints docs/s and MB/s (the Rust bench example runs this itself
-  to print both tables in one run: `cargo run -p quarry-filters --example bench -- --datatrove PY`).
+  to print both tables in one run: `cargo run -p quarry-filters --example filters_bench -- --datatrove PY`).
 """
 import gzip
 import hashlib

@@ -22,8 +22,8 @@ cat > "$CFG" <<JSON
  "router_z_loss_coef": 0.001, "max_position_embeddings": 4096, "initializer_range": 0.02,
  "eos_token_id": 0, "pad_token_id": 1}
 JSON
-cargo build -q -p quarry-trainer --example bench
-BIN=${CARGO_TARGET_DIR:-target}/debug/examples/bench
+cargo build -q -p quarry-trainer --example trainer_bench
+BIN=${CARGO_TARGET_DIR:-target}/debug/examples/trainer_bench
 ROWS=()
 for th in ${THREADS[@]}; do
   ROWS+=("$(RAYON_NUM_THREADS=$th "$BIN" "$CFG" $B $T "$STEPS")")
