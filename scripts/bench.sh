@@ -14,16 +14,16 @@ size_mb=${SIZE_MB:-200}
 export QUARRY_TEST_DATA="${QUARRY_TEST_DATA:-$(cd "$root/.." && pwd)/shared/data}"
 mkdir -p "$bench"
 
-venv="$bench/venv"
+venv="${BENCH_VENV:-$bench/venv}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check warcio "datatrove[io,processing]" trafilatura
+  "$venv/bin/pip" install --quiet --disable-pip-version-check warcio "datatrove[io,processing]" trafilatura lxml_html_clean
 fi
 py="$venv/bin/python"
 
 warc="$bench/bench-${size_mb}mb.warc.gz"
 if [ ! -f "$warc" ]; then
-  "$py" scripts/bench/make_bench_warc.py "$warc" --size-mb "$size_mb" --data "$QUARRY_TEST_DATA"
+  "$py" scripts/bench/make_bench_warc.py "$warc" "$size_mb" --data "$QUARRY_TEST_DATA"
 fi
 bytes=$(stat -c %s "$warc")
 mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')
@@ -58,7 +58,7 @@ measure "quarry read + extract"        "$cores" "$q" extract --no-progress --for
 measure "quarry extract → Parquet"         1 "$q" extract --no-progress --threads 1 -i "$warc" -o "$bench/out"
 measure "quarry extract → Parquet"     "$cores" "$q" extract --no-progress -i "$warc" -o "$bench/out"
 if [ -z "${SKIP_DATATROVE:-}" ]; then
-  json=$(/usr/bin/time -f "%e %M" -o "$bench/time.log" "$py" scripts/bench/datatrove_extract.py "$warc" 2>"$bench/stderr.log" | tail -1)
+  json=$(/usr/bin/time -f "%e %M" -o "$bench/time.log" "$py" scripts/bench/datatrove_extract.py --no-dedup "$warc" 2>"$bench/stderr.log" | tail -1)
   read -r secs rss <"$bench/time.log"
   docs=$(echo "$json" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["docs"])')
   rows+=("$(printf '%-34s %7s %8.2f %9.1f %9.0f %9.0f' "datatrove WarcReader+Trafilatura" 1 "$secs" \
