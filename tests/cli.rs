@@ -283,6 +283,24 @@ fn build_with_no_arguments_runs_the_whole_default_pipeline_deterministically() {
         }
     }
     assert!(cc > 50, "{cc} CC-licensed pages");
+    // The manifest counts the written documents per license class and language.
+    let written: u64 = m["stages"][7]["kept"].as_u64().unwrap();
+    for key in ["language", "license_class"] {
+        let sum: u64 = m["metadata_counts"][key]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(sum, written, "{key}");
+    }
+    assert_eq!(
+        m["metadata_counts"]["language"]["en"].as_u64().unwrap(),
+        written
+    );
+    let classes = &m["metadata_counts"]["license_class"];
+    let cc_classes = classes["open"].as_u64().unwrap_or(0) + classes["nc-nd"].as_u64().unwrap_or(0);
+    assert!(cc_classes >= cc as u64, "{classes}");
     assert_eq!(cc_ok, cc, "license tags vs ground truth");
     assert_eq!(false_open, 0);
     assert!(

@@ -136,6 +136,10 @@ pub struct TaskManifest {
     pub outputs: Vec<OutputRecord>,
     /// Side outputs of stages.
     pub side_outputs: Vec<OutputRecord>,
+    /// For each metadata key named in `[output] count_metadata`: written documents by value
+    /// (`(none)` when absent).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata_counts: BTreeMap<String, BTreeMap<String, u64>>,
     /// Wall-clock seconds.
     pub wall_seconds: f64,
     /// Peak resident memory of the process, bytes.
@@ -208,6 +212,9 @@ pub struct RunManifest {
     pub outputs: Vec<OutputRecord>,
     /// All side outputs.
     pub side_outputs: Vec<OutputRecord>,
+    /// Summed metadata value counts.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata_counts: BTreeMap<String, BTreeMap<String, u64>>,
     /// Sum of the tasks' wall-clock seconds.
     pub task_seconds: f64,
     /// Largest peak RSS of any task.
@@ -250,6 +257,12 @@ impl RunManifest {
                 acc.kept += s.kept;
                 for (k, v) in &s.dropped {
                     *acc.dropped.entry(k.clone()).or_default() += v;
+                }
+            }
+            for (k, vals) in &t.metadata_counts {
+                let acc = m.metadata_counts.entry(k.clone()).or_default();
+                for (v, n) in vals {
+                    *acc.entry(v.clone()).or_default() += n;
                 }
             }
             m.task_seconds += t.wall_seconds;

@@ -115,6 +115,10 @@ pub struct OutputSection {
     /// Shard file name prefix.
     #[serde(default = "default_prefix")]
     pub prefix: String,
+    /// Metadata keys whose values are counted over the written documents, into the manifest's
+    /// `metadata_counts` (e.g. `["language", "license", "license_class"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub count_metadata: Vec<String>,
 }
 
 fn default_shard_bytes() -> u64 {

@@ -268,6 +268,7 @@ impl Pipeline {
         let bar = progress_bar(progress, total_bytes, task, tasks);
         let ropts = self.recipe.input.reader_options();
         let batch_size = self.recipe.run.batch_size;
+        let count_keys = self.recipe.output.count_metadata.clone();
         let mut done_bytes = 0u64;
         for input in inputs {
             let name = input.location.to_string();
@@ -292,8 +293,14 @@ impl Pipeline {
                         manifest.reader.documents += 1;
                         batch.push(d);
                         if batch.len() >= batch_size {
-                            process_batch(&steps, &mut batch, &mut manifest.stages, &mut writer)
-                                .map_err(io_err(&shard_dir))?;
+                            process_batch(
+                                &steps,
+                                &mut batch,
+                                &mut manifest,
+                                &count_keys,
+                                &mut writer,
+                            )
+                            .map_err(io_err(&shard_dir))?;
                             if let Some(b) = &bar {
                                 b.set_position(done_bytes + opened.digest.digest().bytes);
                             }
@@ -313,7 +320,7 @@ impl Pipeline {
                     }
                 }
             }
-            process_batch(&steps, &mut batch, &mut manifest.stages, &mut writer)
+            process_batch(&steps, &mut batch, &mut manifest, &count_keys, &mut writer)
                 .map_err(io_err(&shard_dir))?;
             let mut dg = opened.digest.digest();
             if !dg.complete {
@@ -399,9 +406,11 @@ fn push_sample(r: &mut ReaderCounts, s: String) {
 fn process_batch(
     steps: &[Box<dyn Step>],
     batch: &mut Vec<Document>,
-    counts: &mut [StageCounts],
+    manifest: &mut TaskManifest,
+    count_keys: &[String],
     writer: &mut RollingWriter,
 ) -> std::io::Result<()> {
+    let counts = &mut manifest.stages;
     if batch.is_empty() {
         return Ok(());
     }
@@ -428,7 +437,22 @@ fn process_batch(
                 counts[i].input += 1;
                 *counts[i].dropped.entry(reason.into_owned()).or_default() += 1;
             }
-            _ => writer.write(&doc)?,
+            _ => {
+                for k in count_keys {
+                    let v = match doc.metadata.get(k) {
+                        None => "(none)".to_string(),
+                        Some(crate::document::MetaValue::Str(s)) => s.clone(),
+                        Some(other) => serde_json::to_string(other).unwrap_or_default(),
+                    };
+                    *manifest
+                        .metadata_counts
+                        .entry(k.clone())
+                        .or_default()
+                        .entry(v)
+                        .or_default() += 1;
+                }
+                writer.write(&doc)?
+            }
         }
     }
     Ok(())

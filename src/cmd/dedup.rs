@@ -115,6 +115,7 @@ pub fn dedup(patterns: &[String], out: &Path, plan: &DedupPlan) -> anyhow::Resul
             format: OutputFormat::Parquet,
             max_shard_bytes: 256 << 20,
             prefix: "part".into(),
+            count_metadata: Vec::new(),
         },
         // One task per input shard, as in stages 1-3, so each filter task loads its own removed set.
         run: RunSection {

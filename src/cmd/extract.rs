@@ -70,6 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             },
             max_shard_bytes: args.max_shard_bytes,
             prefix: "part".into(),
+            count_metadata: Vec::new(),
         },
         run: RunSection::default(),
         stages: vec![extract],
