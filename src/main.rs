@@ -32,6 +32,8 @@ enum Command {
     Run(cmd::run::Args),
     /// Show the records or rows of a WARC/WET/WAT, JSONL or Parquet file.
     Inspect(cmd::inspect::Args),
+    /// Run filters over text shards: drop, or annotate every verdict (--annotate).
+    Filter(cmd::filter::Args),
     /// Print each document's license findings and opt-outs (WARC or HTML files), for auditing.
     License(cmd::license::Args),
     /// Exact and MinHash-LSH dedup of text shards (all stages, this machine).
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Extract(a) => cmd::extract::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
+        Command::Filter(a) => cmd::filter::run(a),
         Command::License(a) => cmd::license::run(a),
         Command::Dedup(a) => cmd::dedup::run(a),
         Command::Tokenizer(a) => cmd::tokens::run_tokenizer(a),

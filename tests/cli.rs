@@ -375,3 +375,58 @@ fn build_with_no_arguments_runs_the_whole_default_pipeline_deterministically() {
         std::fs::read(a.join("quarry-out/tokenizer.json")).unwrap()
     );
 }
+
+/// `quarry filter` drops by default, and with --annotate keeps every document and records each
+/// verdict; the two modes agree document by document.
+#[test]
+fn filter_drops_or_annotates_with_the_same_verdicts() {
+    let d = TestDir::new();
+    let docs = data_dir()
+        .join("text/dolma_cc-licensed-docs.CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz");
+    let run = |out: &str, extra: &[&str]| {
+        let o = quarry()
+            .args([
+                "filter",
+                "--filters",
+                "gopher_quality",
+                "--format",
+                "jsonl",
+                "-i",
+            ])
+            .arg(&docs)
+            .arg("-o")
+            .arg(d.path().join(out))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<serde_json::Value>(
+            &std::fs::read(d.path().join(out).join("manifest.json")).unwrap(),
+        )
+        .unwrap()
+    };
+    let dropped = run("drop", &[]);
+    let annotated = run("ann", &["--annotate"]);
+    assert_eq!(annotated["stages"][0]["kept"], 697);
+    let n_dropped = 697 - dropped["stages"][0]["kept"].as_u64().unwrap();
+    assert!(n_dropped > 50, "{n_dropped}");
+    let mut flagged = 0;
+    for e in std::fs::read_dir(d.path().join("ann/shards")).unwrap() {
+        let out = quarry()
+            .args(["inspect", "--json", "--limit", "0"])
+            .arg(e.unwrap().path())
+            .output()
+            .unwrap();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            if v["metadata"]["gopher_quality_keep"] == false {
+                flagged += 1;
+                assert!(v["metadata"]["gopher_quality_reason"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("gopher_"));
+            }
+        }
+    }
+    assert_eq!(flagged, n_dropped);
+}

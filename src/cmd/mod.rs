@@ -5,6 +5,7 @@ pub mod dedup;
 pub mod documents;
 pub mod export;
 pub mod extract;
+pub mod filter;
 pub mod inspect;
 pub mod license;
 pub mod models;
