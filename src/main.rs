@@ -34,6 +34,8 @@ enum Command {
     Inspect(cmd::inspect::Args),
     /// Run filters over text shards: drop, or annotate every verdict (--annotate).
     Filter(cmd::filter::Args),
+    /// Train a fastText quality classifier (for the quality_classifier stage).
+    Classifier(cmd::classifier::Args),
     /// Print each document's license findings and opt-outs (WARC or HTML files), for auditing.
     License(cmd::license::Args),
     /// Exact and MinHash-LSH dedup of text shards (all stages, this machine).
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd::run::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Filter(a) => cmd::filter::run(a),
+        Command::Classifier(a) => cmd::classifier::run(a),
         Command::License(a) => cmd::license::run(a),
         Command::Dedup(a) => cmd::dedup::run(a),
         Command::Tokenizer(a) => cmd::tokens::run_tokenizer(a),

@@ -430,3 +430,94 @@ fn filter_drops_or_annotates_with_the_same_verdicts() {
     }
     assert_eq!(flagged, n_dropped);
 }
+
+/// `quarry classifier train` on real CC documents (positives) against the synthetic sample crawl
+/// (negatives), then the `quality_classifier` stage on held-out documents of both kinds.
+#[test]
+fn quality_classifier_separates_held_out_documents() {
+    use std::io::{BufRead, Write};
+    let d = TestDir::new();
+    let src = data_dir()
+        .join("text/dolma_cc-licensed-docs.CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz");
+    let lines: Vec<String> = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(
+        std::fs::File::open(src).unwrap(),
+    ))
+    .lines()
+    .map(|l| l.unwrap())
+    .collect();
+    for (name, part) in [
+        ("pos-train.jsonl", &lines[..450]),
+        ("pos-eval.jsonl", &lines[450..]),
+    ] {
+        let mut f = std::fs::File::create(d.path().join(name)).unwrap();
+        for l in part {
+            writeln!(f, "{l}").unwrap();
+        }
+    }
+    for (seed, name) in [("1", "neg-train"), ("2", "neg-eval")] {
+        let o = quarry()
+            .args(["sample", "--docs", "400", "--seed", seed, "-o"])
+            .arg(d.path().join(name))
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        let o = quarry()
+            .args(["extract", "--no-progress", "-i"])
+            .arg(d.path().join(name).join("sample-00000.warc.gz"))
+            .arg("-o")
+            .arg(d.path().join(format!("{name}-text")))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let model = d.path().join("quality.bin");
+    let o = quarry()
+        .args([
+            "classifier",
+            "train",
+            "--epoch",
+            "20",
+            "--lr",
+            "0.5",
+            "--pos",
+        ])
+        .arg(d.path().join("pos-train.jsonl"))
+        .arg("--neg")
+        .arg(d.path().join("neg-train-text/shards"))
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let kept = |input: std::path::PathBuf, out: &str| -> (u64, u64) {
+        let r = d.write(
+            &format!("{out}.toml"),
+            &format!(
+                "[input]\npaths = [{:?}]\n[output]\npath = {:?}\nformat = \"null\"\n[[stages]]\ntype = \"quality_classifier\"\nmodel = {:?}\nthreshold = 0.5\n",
+                input.display().to_string(),
+                d.path().join(out).display().to_string(),
+                model.display().to_string()
+            ),
+        );
+        let o = quarry().arg("run").arg(&r).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let m: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(d.path().join(out).join("manifest.json")).unwrap(),
+        )
+        .unwrap();
+        (
+            m["stages"][0]["kept"].as_u64().unwrap(),
+            m["stages"][0]["in"].as_u64().unwrap(),
+        )
+    };
+    let (pk, pn) = kept(d.path().join("pos-eval.jsonl"), "pos-out");
+    let (nk, nn) = kept(d.path().join("neg-eval-text/shards"), "neg-out");
+    assert!(
+        pk as f64 / pn as f64 > 0.9,
+        "real documents kept: {pk}/{pn}"
+    );
+    assert!(
+        (nk as f64 / nn as f64) < 0.1,
+        "synthetic documents kept: {nk}/{nn}"
+    );
+}

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod c4_quality;
+pub mod classifier;
 pub mod common;
 pub mod fineweb_quality;
 pub mod gopher_quality;
@@ -37,6 +38,11 @@ use quarry_corpus::StepRegistry;
 
 /// Registers this crate's recipe stages.
 pub fn register(reg: &mut StepRegistry) {
+    reg.register(
+        "quality_classifier",
+        "fastText quality classifier (quarry classifier train): quality_score metadata, optional threshold",
+        classifier::build,
+    );
     reg.register(
         "gopher_repetition",
         "Gopher repetition filter (datatrove GopherRepetitionFilter semantics)",
