@@ -75,3 +75,33 @@ fn token_shards_pass_the_independent_numpy_reader() {
         assert_eq!(m["stats"]["skipped_empty"], 27);
     }
 }
+
+/// A record that cannot be read is counted in the token manifest and fails the command, instead of
+/// silently shrinking the corpus.
+#[test]
+fn tokenize_counts_unreadable_records_and_exits_non_zero() {
+    let d = TestDir::new();
+    let input = d.write("in.jsonl", "{\"id\": \"a\", \"text\": \"Hello world\"}\n{not json\n{\"id\": \"b\", \"text\": \"Bye\"}\n");
+    let tok = data_dir().join("tokenizer/olmo1-gpt-neox-20b-pii.tokenizer.json");
+    let out = d.path().join("tokens");
+    let o = quarry()
+        .args(["tokenize", "--tokenizer"])
+        .arg(&tok)
+        .arg("--input")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("1 input record(s) could not be read"));
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["read_errors"], 1);
+    assert_eq!(m["stats"]["documents"], 2);
+}

@@ -1,16 +1,20 @@
 //! Streaming documents from text shards for whole-corpus commands (tokenizer, tokenize, dedup).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use quarry_corpus::read::{open_documents, ReaderOptions};
 use quarry_corpus::storage::{list_inputs, InputFile, Location};
 use quarry_corpus::{Document, ReadItem};
 
 /// The documents of a list of input patterns, in sorted file order. Read errors are logged and
-/// counted; a command that needs every record checks [`DocStream::errors`] at the end.
+/// counted in a shared counter ([`DocStream::error_counter`]) that outlives the stream, so a command
+/// can report them after a consumer took the stream by value.
 pub struct DocStream {
     files: Vec<String>,
     inputs: std::vec::IntoIter<InputFile>,
     current: Option<Box<dyn Iterator<Item = ReadItem> + Send>>,
-    errors: u64,
+    errors: Arc<AtomicU64>,
 }
 
 impl DocStream {
@@ -35,7 +39,7 @@ impl DocStream {
                 .collect(),
             inputs: inputs.into_iter(),
             current: None,
-            errors: 0,
+            errors: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -44,10 +48,9 @@ impl DocStream {
         &self.files
     }
 
-    /// Records that could not be read so far.
-    #[allow(dead_code)]
-    pub fn errors(&self) -> u64 {
-        self.errors
+    /// A handle on the count of records (or files) that could not be read.
+    pub fn error_counter(&self) -> Arc<AtomicU64> {
+        self.errors.clone()
     }
 }
 
@@ -62,7 +65,7 @@ impl Iterator for DocStream {
                     Some(ReadItem::Skipped { .. }) => continue,
                     Some(ReadItem::Error(e)) => {
                         tracing::warn!("{e}");
-                        self.errors += 1;
+                        self.errors.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
                     None => self.current = None,
@@ -73,7 +76,7 @@ impl Iterator for DocStream {
                 Ok(o) => self.current = Some(o.items),
                 Err(e) => {
                     tracing::error!("{e}");
-                    self.errors += 1;
+                    self.errors.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }

@@ -89,6 +89,7 @@ pub fn train_tokenizer(
     out: &Path,
 ) -> anyhow::Result<()> {
     let docs = DocStream::open(input)?;
+    let errors = docs.error_counter();
     let cfg = TrainConfig {
         vocab_size,
         sample_bytes,
@@ -96,6 +97,11 @@ pub fn train_tokenizer(
         ..Default::default()
     };
     let (tok, report) = train_bpe(docs.map(|d| d.text), &cfg)?;
+    let errors = errors.load(std::sync::atomic::Ordering::Relaxed);
+    anyhow::ensure!(
+        errors == 0,
+        "{errors} input record(s) could not be read (see the warnings above); no tokenizer written"
+    );
     save_tokenizer_json(&tok, out).with_context(|| format!("writing {}", out.display()))?;
     let (sha, _) = sha256_file(out)?;
     eprintln!(
@@ -135,6 +141,7 @@ pub fn tokenize(
     let tok = TextTokenizer::load(tokenizer)
         .with_context(|| format!("tokenizer {}", tokenizer.display()))?;
     let docs = DocStream::open(input)?;
+    let errors = docs.error_counter();
     let files = docs.files().to_vec();
     let cfg = TokenizeConfig {
         format,
@@ -144,6 +151,7 @@ pub fn tokenize(
     };
     std::fs::create_dir_all(out)?;
     let stats = tokenize_to_shards(&tok, docs, out, &cfg)?;
+    let read_errors = errors.load(std::sync::atomic::Ordering::Relaxed);
     let mut outputs = Vec::new();
     for s in &stats.shards {
         for f in &s.files {
@@ -171,6 +179,7 @@ pub fn tokenize(
         "build": super::build_info(),
         "tokenizer": {"path": tokenizer.display().to_string(), "sha256": tok_sha, "vocab_size": tok.vocab_size(), "eos_id": tok.eos_id()},
         "config": cfg,
+        "read_errors": read_errors,
         "inputs": inputs,
         "outputs": outputs,
         "stats": stats,
@@ -184,6 +193,11 @@ pub fn tokenize(
         stats.tokens,
         stats.dtype,
         stats.shards.len(),
+        mpath.display()
+    );
+    anyhow::ensure!(
+        read_errors == 0,
+        "{read_errors} input record(s) could not be read (see the warnings above and read_errors in {})",
         mpath.display()
     );
     Ok(())
