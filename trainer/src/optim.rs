@@ -1,5 +1,5 @@
-//! AdamW with OLMo's parameter groups, global-norm gradient clipping, and the
-//! warmup + cosine learning-rate schedule.
+//! AdamW with OLMo's parameter groups, global-norm gradient clipping, and the learning-rate
+//! schedules: warmup + cosine, and warmup-stable-decay (WSD).
 //!
 //! The update follows `torch.optim.AdamW` (single-tensor path) operation for
 //! operation, so a few steps agree with PyTorch to float rounding (golden test).
@@ -29,6 +29,22 @@ pub struct AdamWConfig {
     pub weight_decay: f64,
     /// Global gradient-norm clip (0 disables).
     pub grad_clip: f64,
+    /// Learning-rate schedule after warmup.
+    pub schedule: Schedule,
+    /// WSD: fraction of all steps spent in the final linear decay to `min_lr`.
+    pub decay_fraction: f64,
+}
+
+/// Learning-rate schedule after the linear warmup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// Cosine decay from `lr` to `min_lr` at the last step.
+    #[default]
+    Cosine,
+    /// Warmup-stable-decay: constant `lr`, then a linear decay to `min_lr` over the last
+    /// `decay_fraction` of the steps (so a run can be extended from a stable-phase checkpoint).
+    Wsd,
 }
 
 impl Default for AdamWConfig {
@@ -42,15 +58,26 @@ impl Default for AdamWConfig {
             eps: 1e-8,
             weight_decay: 0.1,
             grad_clip: 1.0,
+            schedule: Schedule::Cosine,
+            decay_fraction: 0.2,
         }
     }
 }
 
 /// Learning rate at optimizer step `step` (0-based) of `total` steps: linear warmup to
-/// `lr`, then cosine decay to `min_lr` at the last step.
+/// `lr`, then the configured [`Schedule`] down to `min_lr` at the last step.
 pub fn lr_at(cfg: &AdamWConfig, step: u64, total: u64) -> f64 {
     if step < cfg.warmup_steps {
         return cfg.lr * (step + 1) as f64 / cfg.warmup_steps as f64;
+    }
+    if cfg.schedule == Schedule::Wsd {
+        let decay = ((total as f64) * cfg.decay_fraction.clamp(0.0, 1.0)).round() as u64;
+        let start = total.saturating_sub(decay).max(cfg.warmup_steps);
+        if step < start || total <= start {
+            return cfg.lr;
+        }
+        let progress = ((step - start) as f64 / (total - start) as f64).min(1.0);
+        return cfg.lr + (cfg.min_lr - cfg.lr) * progress;
     }
     let span = total.saturating_sub(cfg.warmup_steps).max(1);
     let progress = ((step - cfg.warmup_steps) as f64 / span as f64).min(1.0);
@@ -152,6 +179,26 @@ mod tests {
         assert!((lr_at(&c, 100, 100) - 0.1).abs() < 1e-12);
         let mid = lr_at(&c, 52, 100);
         assert!((mid - 0.55).abs() < 1e-12, "{mid}");
+    }
+
+    #[test]
+    fn wsd_is_stable_then_decays_linearly_to_min() {
+        let c = AdamWConfig {
+            lr: 1.0,
+            min_lr: 0.1,
+            warmup_steps: 4,
+            schedule: Schedule::Wsd,
+            decay_fraction: 0.2,
+            ..Default::default()
+        };
+        assert_eq!(lr_at(&c, 0, 100), 0.25);
+        assert_eq!(lr_at(&c, 10, 100), 1.0);
+        assert_eq!(lr_at(&c, 79, 100), 1.0);
+        assert_eq!(lr_at(&c, 80, 100), 1.0);
+        assert!((lr_at(&c, 90, 100) - 0.55).abs() < 1e-12);
+        assert!((lr_at(&c, 100, 100) - 0.1).abs() < 1e-12);
+        let t: AdamWConfig = toml::from_str("schedule = \"wsd\"\ndecay_fraction = 0.1").unwrap();
+        assert_eq!(t.schedule, Schedule::Wsd);
     }
 
     #[test]
