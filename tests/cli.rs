@@ -345,6 +345,8 @@ fn build_with_no_arguments_runs_the_whole_default_pipeline_deterministically() {
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["steps"], 4);
     assert!(summary["final_loss"].as_f64().unwrap().is_finite());
+    let h = summary["unigram_entropy"].as_f64().unwrap();
+    assert!(h > 1.0 && h < 10.0, "unigram entropy {h}");
     assert!(a.join("run/hf/config.json").exists());
 
     // The checkpoint exported as a Hugging Face folder with the corpus tokenizer.

@@ -86,9 +86,41 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         prefixes.len(),
         args.out.display()
     );
+    let entropy = unigram_entropy(&source);
     let summary = train(cfg, &source, &args.out).map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!("{}", serde_json::to_string_pretty(&summary)?);
+    if let (Some(loss), Some(h)) = (summary.final_loss, entropy) {
+        // A model that learned nothing beyond token frequencies sits at the unigram entropy.
+        eprintln!("final loss {loss:.4} nats vs unigram entropy of the data {h:.4} nats");
+    }
+    let mut out = serde_json::to_value(&summary)?;
+    out["unigram_entropy"] = entropy.into();
+    println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Entropy (nats) of the token unigram distribution over every document's tokens (without the EOS
+/// the packer adds between documents): the loss of a model that only knows token frequencies.
+fn unigram_entropy(s: &MegatronSource) -> Option<f64> {
+    use quarry_trainer::TokenSource;
+    let mut counts: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
+    let mut total = 0u64;
+    for i in 0..s.num_docs() {
+        let t = s.tokens(i).ok()?;
+        for &id in t.iter() {
+            *counts.entry(id).or_default() += 1;
+        }
+        total += t.len() as u64;
+    }
+    if total == 0 {
+        return None;
+    }
+    let n = total as f64;
+    Some(
+        -counts
+            .values()
+            .map(|&c| (c as f64 / n) * (c as f64 / n).ln())
+            .sum::<f64>(),
+    )
 }
 
 fn source_docs(s: &MegatronSource) -> usize {
