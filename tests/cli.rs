@@ -4,7 +4,7 @@ mod util;
 
 use std::process::Command;
 
-use util::{data_dir, quarry, shard_bytes, TestDir};
+use util::{data_dir, quarry, shard_bytes, shard_docs, TestDir};
 
 #[test]
 fn inspect_reads_real_jsonl_and_reports_sha256() {
@@ -263,23 +263,15 @@ fn build_with_no_arguments_runs_the_whole_default_pipeline_deterministically() {
             })
             .collect();
     let (mut cc, mut cc_ok, mut false_open) = (0, 0, 0);
-    for e in std::fs::read_dir(qa.join("corpus/shards")).unwrap() {
-        let out = quarry()
-            .args(["inspect", "--json", "--limit", "0"])
-            .arg(e.unwrap().path())
-            .output()
-            .unwrap();
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let d: serde_json::Value = serde_json::from_str(line).unwrap();
-            let md = &d["metadata"];
-            let t = &truth[md["url"].as_str().unwrap()];
-            match t["license"].as_str() {
-                Some(l) if l.starts_with("CC") => {
-                    cc += 1;
-                    cc_ok += (md["license"].as_str() == Some(l)) as usize;
-                }
-                _ => false_open += (md["license_class"] == "open") as usize,
+    for d in shard_docs(&qa.join("corpus/shards")) {
+        let md = &d["metadata"];
+        let t = &truth[md["url"].as_str().unwrap()];
+        match t["license"].as_str() {
+            Some(l) if l.starts_with("CC") => {
+                cc += 1;
+                cc_ok += (md["license"].as_str() == Some(l)) as usize;
             }
+            _ => false_open += (md["license_class"] == "open") as usize,
         }
     }
     assert!(cc > 50, "{cc} CC-licensed pages");
@@ -413,21 +405,13 @@ fn filter_drops_or_annotates_with_the_same_verdicts() {
     let n_dropped = 697 - dropped["stages"][0]["kept"].as_u64().unwrap();
     assert!(n_dropped > 50, "{n_dropped}");
     let mut flagged = 0;
-    for e in std::fs::read_dir(d.path().join("ann/shards")).unwrap() {
-        let out = quarry()
-            .args(["inspect", "--json", "--limit", "0"])
-            .arg(e.unwrap().path())
-            .output()
-            .unwrap();
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            if v["metadata"]["gopher_quality_keep"] == false {
-                flagged += 1;
-                assert!(v["metadata"]["gopher_quality_reason"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("gopher_"));
-            }
+    for v in shard_docs(&d.path().join("ann/shards")) {
+        if v["metadata"]["gopher_quality_keep"] == false {
+            flagged += 1;
+            assert!(v["metadata"]["gopher_quality_reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("gopher_"));
         }
     }
     assert_eq!(flagged, n_dropped);

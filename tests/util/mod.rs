@@ -54,3 +54,29 @@ pub fn shard_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
     v.sort();
     v
 }
+
+/// Every document of every shard in `dir`, as the dolma JSON that `quarry inspect --json` prints.
+pub fn shard_docs(dir: &Path) -> Vec<serde_json::Value> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut docs = Vec::new();
+    for f in files {
+        let out = quarry()
+            .args(["inspect", "--json", "--limit", "0"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            docs.push(serde_json::from_str(line).unwrap());
+        }
+    }
+    docs
+}

@@ -77,6 +77,17 @@ impl Default for ModelConfig {
 }
 
 impl ModelConfig {
+    /// The attention shape of a `batch × seq` step.
+    pub fn attn_shape(&self, batch: usize, seq: usize) -> crate::ops::attention::AttnShape {
+        crate::ops::attention::AttnShape {
+            batch,
+            seq,
+            heads: self.num_attention_heads,
+            kv_heads: self.num_key_value_heads,
+            head_dim: self.head_dim(),
+        }
+    }
+
     /// Per-head width.
     pub fn head_dim(&self) -> usize {
         self.hidden_size / self.num_attention_heads

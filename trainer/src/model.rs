@@ -4,7 +4,6 @@
 use crate::backend::Backend;
 use crate::config::ModelConfig;
 use crate::float::Float;
-use crate::ops::attention::AttnShape;
 use crate::ops::aux_loss::BalanceStats;
 use crate::ops::aux_loss::{z_loss_backward, z_loss_sum};
 use crate::ops::cross_entropy::IGNORE;
@@ -262,13 +261,7 @@ impl<T: Float> Model<T> {
             cfg.vocab_size,
         );
         let heads = cfg.num_attention_heads;
-        let shape = AttnShape {
-            batch,
-            seq,
-            heads,
-            kv_heads: cfg.num_key_value_heads,
-            head_dim: cfg.head_dim(),
-        };
+        let shape = cfg.attn_shape(batch, seq);
         let eps = cfg.rms_norm_eps;
         let p = |off: usize, len: usize| &params[off..off + len];
         acts.tokens.copy_from_slice(tokens);
@@ -455,13 +448,7 @@ impl<T: Float> Model<T> {
             cfg.vocab_size,
         );
         let heads = cfg.num_attention_heads;
-        let shape = AttnShape {
-            batch,
-            seq,
-            heads,
-            kv_heads: cfg.num_key_value_heads,
-            head_dim: cfg.head_dim(),
-        };
+        let shape = cfg.attn_shape(batch, seq);
         let p = |off: usize, len: usize| &params[off..off + len];
         macro_rules! g {
             ($off:expr, $len:expr) => {
