@@ -224,6 +224,7 @@ fn build_with_no_arguments_runs_the_whole_default_pipeline_deterministically() {
         names,
         [
             "license",
+            "url_filter",
             "extract",
             "language_id",
             "gopher_repetition",
@@ -234,12 +235,24 @@ fn build_with_no_arguments_runs_the_whole_default_pipeline_deterministically() {
         ]
     );
     assert_eq!(m["inputs"].as_array().unwrap().len(), 4);
+    let stage = |name: &str| {
+        m["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()
+            .clone()
+    };
     assert!(
-        m["stages"][2]["dropped"]["language"].as_u64().unwrap() > 100,
+        stage("language_id")["dropped"]["language"]
+            .as_u64()
+            .unwrap()
+            > 100,
         "{log}"
     );
     assert!(
-        m["stages"][3]["dropped"]
+        stage("gopher_repetition")["dropped"]
             .as_object()
             .unwrap()
             .values()
@@ -249,7 +262,7 @@ fn build_with_no_arguments_runs_the_whole_default_pipeline_deterministically() {
     );
     let dm: serde_json::Value =
         serde_json::from_slice(&std::fs::read(qa.join("dedup/manifest.json")).unwrap()).unwrap();
-    assert_eq!(dm["stages"][0]["in"], m["stages"][7]["kept"]);
+    assert_eq!(dm["stages"][0]["in"], stage("pii")["kept"]);
 
     // License tags on the kept documents agree with the sample's ground truth: every page whose
     // markup declares a CC license gets exactly that SPDX id, and no other page is classed open.
@@ -276,7 +289,7 @@ fn build_with_no_arguments_runs_the_whole_default_pipeline_deterministically() {
     }
     assert!(cc > 50, "{cc} CC-licensed pages");
     // The manifest counts the written documents per license class and language.
-    let written: u64 = m["stages"][7]["kept"].as_u64().unwrap();
+    let written: u64 = stage("pii")["kept"].as_u64().unwrap();
     for key in ["language", "license_class"] {
         let sum: u64 = m["metadata_counts"][key]
             .as_object()
@@ -475,11 +488,11 @@ fn quality_classifier_separates_held_out_documents() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let kept = |input: std::path::PathBuf, out: &str| -> (u64, u64) {
+    let kept_with = |input: std::path::PathBuf, out: &str, rule: &str| -> (u64, u64) {
         let r = d.write(
             &format!("{out}.toml"),
             &format!(
-                "[input]\npaths = [{:?}]\n[output]\npath = {:?}\nformat = \"null\"\n[[stages]]\ntype = \"quality_classifier\"\nmodel = {:?}\nthreshold = 0.5\n",
+                "[input]\npaths = [{:?}]\n[output]\npath = {:?}\nformat = \"null\"\n[[stages]]\ntype = \"quality_classifier\"\nmodel = {:?}\n{rule}\n",
                 input.display().to_string(),
                 d.path().join(out).display().to_string(),
                 model.display().to_string()
@@ -496,6 +509,7 @@ fn quality_classifier_separates_held_out_documents() {
             m["stages"][0]["in"].as_u64().unwrap(),
         )
     };
+    let kept = |input, out: &str| kept_with(input, out, "threshold = 0.5");
     let (pk, pn) = kept(d.path().join("pos-eval.jsonl"), "pos-out");
     let (nk, nn) = kept(d.path().join("neg-eval-text/shards"), "neg-out");
     assert!(
@@ -505,5 +519,38 @@ fn quality_classifier_separates_held_out_documents() {
     assert!(
         (nk as f64 / nn as f64) < 0.1,
         "synthetic documents kept: {nk}/{nn}"
+    );
+
+    // Top-fraction rule: calibrate on the held-out synthetic documents, then the stage keeps that
+    // fraction of them (the calibration's own count, exactly).
+    let cal = d.path().join("calibration.json");
+    let o = quarry()
+        .args([
+            "classifier",
+            "calibrate",
+            "--top-fraction",
+            "0.3",
+            "--model",
+        ])
+        .arg(&model)
+        .arg("--input")
+        .arg(d.path().join("neg-eval-text/shards"))
+        .arg("--out")
+        .arg(&cal)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let c: serde_json::Value = serde_json::from_slice(&std::fs::read(&cal).unwrap()).unwrap();
+    assert_eq!(c["documents"].as_u64().unwrap(), nn);
+    let (tk, tn) = kept_with(
+        d.path().join("neg-eval-text/shards"),
+        "neg-top",
+        &format!("calibration = {:?}", cal.display().to_string()),
+    );
+    assert_eq!(tn, nn);
+    assert_eq!(tk, c["kept"].as_u64().unwrap());
+    assert!(
+        tk as f64 <= 0.3 * tn as f64 && tk as f64 >= 0.2 * tn as f64,
+        "{tk}/{tn}"
     );
 }

@@ -1,6 +1,12 @@
 //! A model-based quality classifier, DCLM-style: a fastText supervised model trained to tell
 //! high-quality reference text (`__label__hq`) from ordinary crawl text (`__label__lq`), and a stage
-//! that scores documents with it and keeps those above a threshold.
+//! that scores documents with it and keeps those above a threshold, or the top fraction of a corpus.
+//!
+//! A top-fraction rule needs the score distribution before any document can be kept, so it runs in
+//! two passes, as DCLM chose its threshold: [`calibrate`] scores a corpus (or a sample of it) once
+//! and records the score above which the given fraction lies; every task of a distributed run then
+//! applies that fixed threshold (`calibration = "calibration.json"` in the stage), so the verdict of
+//! a document never depends on which task or batch it was in.
 //!
 //! Training data are written one document per line (newlines to spaces, as for prediction),
 //! positives and negatives interleaved in a seeded order, and fastText trains on one thread so the
@@ -172,6 +178,10 @@ pub struct ClassifierConfig {
     /// Keep documents whose high-quality probability is at least this; absent: score only.
     #[serde(default)]
     pub threshold: Option<f64>,
+    /// A calibration file written by `quarry classifier calibrate` (top-fraction rule): keep the
+    /// documents at or above its threshold. Excludes `threshold`; its model digest must match.
+    #[serde(default)]
+    pub calibration: Option<String>,
     /// Metadata key for the score.
     #[serde(default = "default_key")]
     pub key: String,
@@ -185,6 +195,80 @@ fn default_key() -> String {
 pub struct QualityClassifier {
     cfg: ClassifierConfig,
     model: FastText,
+    threshold: Option<f64>,
+}
+
+/// Bins of the calibration histogram over [0, 1]: resolution ~1e-6 in 8 MiB whatever the corpus
+/// size, finer than fastText's float32 probabilities are meaningful.
+const CALIBRATION_BINS: usize = 1 << 20;
+
+/// The result of [`calibrate`]: the threshold that keeps the top fraction of the scored documents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    /// sha256 of the model file the scores came from.
+    pub model_sha256: String,
+    /// The fraction of documents asked for.
+    pub top_fraction: f64,
+    /// Documents scored.
+    pub documents: u64,
+    /// Documents at or above `threshold` among them (at most `top_fraction` of them, short of it
+    /// only by the documents tied within one histogram bin at the boundary).
+    pub kept: u64,
+    /// Keep documents whose score is at least this.
+    pub threshold: f64,
+}
+
+/// Scores `texts` and finds the threshold that keeps at most `top_fraction` of them, with memory
+/// bounded by a fixed histogram (the scores are never all held).
+pub fn calibrate(
+    clf: &QualityClassifier,
+    model_sha256: &str,
+    texts: impl Iterator<Item = String>,
+    top_fraction: f64,
+) -> Result<Calibration, String> {
+    if !(top_fraction > 0.0 && top_fraction <= 1.0) {
+        return Err(format!("top fraction {top_fraction} is not in (0, 1]"));
+    }
+    let mut hist = vec![0u64; CALIBRATION_BINS];
+    let mut n = 0u64;
+    for t in texts {
+        let s = clf.score(&t)?;
+        let bin = ((s * CALIBRATION_BINS as f64) as usize).min(CALIBRATION_BINS - 1);
+        hist[bin] += 1;
+        n += 1;
+    }
+    if n == 0 {
+        return Err("no documents to calibrate on".into());
+    }
+    let budget = (top_fraction * n as f64).floor() as u64;
+    // Walk down from the highest bin while the whole bin still fits in the budget.
+    let mut kept = 0u64;
+    let mut lowest = CALIBRATION_BINS;
+    for bin in (0..CALIBRATION_BINS).rev() {
+        if kept + hist[bin] > budget {
+            break;
+        }
+        kept += hist[bin];
+        lowest = bin;
+    }
+    let threshold = if lowest == 0 {
+        0.0
+    } else {
+        lowest as f64 / CALIBRATION_BINS as f64
+    };
+    Ok(Calibration {
+        model_sha256: model_sha256.to_string(),
+        top_fraction,
+        documents: n,
+        kept,
+        // Nothing fits (the top bin alone is over budget): a threshold above every score.
+        threshold: if lowest == CALIBRATION_BINS {
+            1.0 + f64::EPSILON
+        } else {
+            threshold
+        },
+    })
 }
 
 impl QualityClassifier {
@@ -204,7 +288,26 @@ impl QualityClassifier {
             step: "quality_classifier".into(),
             message: format!("loading {}: {e}", cfg.model),
         })?;
-        Ok(QualityClassifier { cfg, model })
+        let threshold = match (&cfg.calibration, cfg.threshold) {
+            (Some(_), Some(_)) => {
+                return Err(StepError::Config {
+                    step: "quality_classifier".into(),
+                    message: "give `threshold` or `calibration`, not both".into(),
+                })
+            }
+            (Some(path), None) => Some(load_calibration(path, &cfg.model)?.threshold),
+            (None, t) => t,
+        };
+        Ok(QualityClassifier {
+            cfg,
+            model,
+            threshold,
+        })
+    }
+
+    /// The threshold in force (from `threshold` or the calibration file).
+    pub fn threshold(&self) -> Option<f64> {
+        self.threshold
     }
 
     /// Probability that the text is high quality.
@@ -232,11 +335,35 @@ impl Step for QualityClassifier {
             Err(_) => return Verdict::drop("quality_classifier_error"),
         };
         doc.set_meta(self.cfg.key.clone(), s);
-        match self.cfg.threshold {
+        match self.threshold {
             Some(t) if s < t => Verdict::drop("quality_below_threshold"),
             _ => Verdict::Keep,
         }
     }
+}
+
+/// Reads a calibration file and checks that it was made with this model.
+fn load_calibration(path: &str, model: &str) -> Result<Calibration, StepError> {
+    let err = |message: String| StepError::Config {
+        step: "quality_classifier".into(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        err(format!(
+            "calibration {path}: {e} (write one with `quarry classifier calibrate`)"
+        ))
+    })?;
+    let cal: Calibration =
+        serde_json::from_str(&text).map_err(|e| err(format!("calibration {path}: {e}")))?;
+    let (sha, _) = quarry_corpus::storage::sha256_file(Path::new(model))
+        .map_err(|e| err(format!("hashing {model}: {e}")))?;
+    if sha != cal.model_sha256 {
+        return Err(err(format!(
+            "calibration {path} was made with a model of sha256 {}, but {model} has {sha}: recalibrate",
+            cal.model_sha256
+        )));
+    }
+    Ok(cal)
 }
 
 /// Builds the stage from its recipe table.
@@ -295,6 +422,7 @@ mod tests {
         let step = QualityClassifier::new(ClassifierConfig {
             model: d.path().join("a.bin").display().to_string(),
             threshold: Some(0.5),
+            calibration: None,
             key: default_key(),
         })
         .unwrap();
@@ -309,6 +437,47 @@ mod tests {
             Verdict::drop("quality_below_threshold")
         );
         assert!(g.meta("quality_score").unwrap().as_f64().unwrap() > 0.5);
+
+        // Top fraction: calibrate on a mixed corpus, then the stage keeps that fraction of it.
+        let model = d.path().join("a.bin");
+        let (sha, _) = quarry_corpus::storage::sha256_file(&model).unwrap();
+        let corpus: Vec<String> = docs("g", 30, &good)
+            .into_iter()
+            .chain(docs("b", 70, &bad))
+            .collect();
+        let cal = calibrate(&step, &sha, corpus.iter().cloned(), 0.25).unwrap();
+        assert_eq!(cal.documents, 100);
+        assert!(cal.kept <= 25 && cal.kept >= 20, "{cal:?}");
+        let cal_path = d.path().join("cal.json");
+        std::fs::write(&cal_path, serde_json::to_string(&cal).unwrap()).unwrap();
+        let top = QualityClassifier::new(ClassifierConfig {
+            model: model.display().to_string(),
+            threshold: None,
+            calibration: Some(cal_path.display().to_string()),
+            key: default_key(),
+        })
+        .unwrap();
+        let kept = corpus
+            .iter()
+            .filter(|t| top.process(&mut Document::new("x", t.as_str())) == Verdict::Keep)
+            .count() as u64;
+        assert_eq!(kept, cal.kept);
+        assert!(calibrate(&step, &sha, corpus.iter().cloned(), 0.0).is_err());
+        // A calibration made with another model is refused.
+        let other = d.path().join("cal-other.json");
+        let mut wrong = cal.clone();
+        wrong.model_sha256 = "0".repeat(64);
+        std::fs::write(&other, serde_json::to_string(&wrong).unwrap()).unwrap();
+        let err = QualityClassifier::new(ClassifierConfig {
+            model: model.display().to_string(),
+            threshold: None,
+            calibration: Some(other.display().to_string()),
+            key: default_key(),
+        })
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("recalibrate"), "{err}");
+
         assert!(train_classifier(
             Vec::<String>::new(),
             docs("b", 3, &bad),

@@ -41,6 +41,11 @@ pub struct UrlFilterConfig {
     pub soft_banned_words: Vec<String>,
     /// How many distinct soft-banned words drop a URL (datatrove default 2).
     pub soft_word_threshold: usize,
+    /// Add datatrove's integrated word lists (`banned_words.txt`, `banned_subwords.txt`,
+    /// `soft_banned_words.txt` of datatrove 0.10.1, embedded in quarry) to the lists above. The UT1
+    /// domain and URL blocklists that datatrove's `use_integrated_lists` also loads are 125 MB and
+    /// are not embedded: pass them with `domains_files` / `urls_files`.
+    pub integrated_word_lists: bool,
     /// Record the verdict as metadata and keep the document.
     pub annotate: bool,
 }
@@ -59,6 +64,7 @@ impl Default for UrlFilterConfig {
             banned_subwords: vec![],
             soft_banned_words: vec![],
             soft_word_threshold: 2,
+            integrated_word_lists: false,
             annotate: false,
         }
     }
@@ -154,6 +160,21 @@ pub fn registered_domain(host: &str) -> Option<(String, String)> {
     Some((format!("{label}.{suffix_str}"), host.to_string()))
 }
 
+/// datatrove 0.10.1's integrated word lists (Apache-2.0; see `assets/url_filter/NOTICE`).
+const INTEGRATED_BANNED_WORDS: &str = include_str!("../assets/url_filter/banned_words.txt");
+const INTEGRATED_BANNED_SUBWORDS: &str = include_str!("../assets/url_filter/banned_subwords.txt");
+const INTEGRATED_SOFT_BANNED_WORDS: &str =
+    include_str!("../assets/url_filter/soft_banned_words.txt");
+
+/// `extra` plus, when asked, the lines of an integrated list.
+fn with_integrated(extra: &[String], integrated: Option<&str>) -> Vec<String> {
+    let mut v = extra.to_vec();
+    if let Some(text) = integrated {
+        v.extend(text.lines().filter(|l| !l.is_empty()).map(str::to_string));
+    }
+    v
+}
+
 fn read_lists(
     step: &str,
     files: &[String],
@@ -211,14 +232,28 @@ impl UrlFilter {
             set.extend(cfg.extra_urls.iter().map(|u| u.trim().to_string()));
             set
         };
-        let banned_words = read_lists(s, &cfg.banned_words_files, &cfg.banned_words, true)?;
+        let builtin = |text| cfg.integrated_word_lists.then_some(text);
+        let banned_words = read_lists(
+            s,
+            &cfg.banned_words_files,
+            &with_integrated(&cfg.banned_words, builtin(INTEGRATED_BANNED_WORDS)),
+            true,
+        )?;
         let soft_banned_words = read_lists(
             s,
             &cfg.soft_banned_words_files,
-            &cfg.soft_banned_words,
+            &with_integrated(
+                &cfg.soft_banned_words,
+                builtin(INTEGRATED_SOFT_BANNED_WORDS),
+            ),
             true,
         )?;
-        let subwords = read_lists(s, &cfg.banned_subwords_files, &cfg.banned_subwords, true)?;
+        let subwords = read_lists(
+            s,
+            &cfg.banned_subwords_files,
+            &with_integrated(&cfg.banned_subwords, builtin(INTEGRATED_BANNED_SUBWORDS)),
+            true,
+        )?;
         let subwords = if subwords.is_empty() {
             None
         } else {
@@ -317,6 +352,30 @@ mod tests {
         );
         assert_eq!(registered_domain("192.168.0.1"), None);
         assert_eq!(registered_domain("co.uk"), None);
+    }
+
+    #[test]
+    fn integrated_word_lists_are_datatrove_lists() {
+        let f = UrlFilter::new(UrlFilterConfig {
+            integrated_word_lists: true,
+            ..Default::default()
+        })
+        .unwrap();
+        // Sizes of datatrove 0.10.1's lists after its own parse (`get_list` with normalisation).
+        assert_eq!(f.banned_words.len(), 203);
+        assert_eq!(f.soft_banned_words.len(), 87);
+        assert!(f.subwords.is_some());
+        assert_eq!(
+            f.decide_url("https://example.com/articles/gardening"),
+            Ok(())
+        );
+        assert_eq!(
+            f.decide_url("https://example.com/free-porn/page"),
+            Err("hard_blacklisted")
+        );
+        // Without the flag nothing is banned.
+        let off = UrlFilter::new(UrlFilterConfig::default()).unwrap();
+        assert_eq!(off.decide_url("https://example.com/free-porn/page"), Ok(()));
     }
 
     #[test]

@@ -20,6 +20,26 @@ pub struct Args {
 pub enum ClassifierCommand {
     /// Train on high-quality (--pos) and ordinary (--neg) documents.
     Train(TrainArgs),
+    /// Score a corpus once and record the threshold that keeps its top fraction (for the
+    /// `quality_classifier` stage's `calibration = FILE`).
+    Calibrate(CalibrateArgs),
+}
+
+/// Flags of `quarry classifier calibrate`.
+#[derive(clap::Args, Debug)]
+pub struct CalibrateArgs {
+    /// The model from `quarry classifier train`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Documents to score: the corpus, or a representative sample of it.
+    #[arg(long, required = true, num_args = 1..)]
+    pub input: Vec<String>,
+    /// Fraction of documents to keep, in (0, 1].
+    #[arg(long)]
+    pub top_fraction: f64,
+    /// Where to write the calibration JSON.
+    #[arg(long, short)]
+    pub out: PathBuf,
 }
 
 /// Flags of `quarry classifier train`.
@@ -59,7 +79,10 @@ pub struct TrainArgs {
 
 /// Runs `quarry classifier`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let ClassifierCommand::Train(a) = args.command;
+    let a = match args.command {
+        ClassifierCommand::Train(a) => a,
+        ClassifierCommand::Calibrate(c) => return calibrate(c),
+    };
     let cfg = TrainSettings {
         epoch: a.epoch,
         lr: a.lr,
@@ -79,6 +102,41 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "classifier: {} positive, {} negative documents → {} ({bytes} bytes, sha256 {sha})",
         rep.positives,
         rep.negatives,
+        a.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `quarry classifier calibrate`: one scoring pass, then the threshold as JSON.
+fn calibrate(a: CalibrateArgs) -> anyhow::Result<ExitCode> {
+    use quarry_filters::classifier::{ClassifierConfig, QualityClassifier};
+    let model = a.model.display().to_string();
+    let clf = QualityClassifier::new(ClassifierConfig {
+        model: model.clone(),
+        threshold: None,
+        calibration: None,
+        key: "quality_score".into(),
+    })?;
+    let (sha, _) = quarry_corpus::storage::sha256_file(&a.model)?;
+    let docs = DocStream::open(&a.input)?;
+    let errors = docs.error_counter();
+    let cal =
+        quarry_filters::classifier::calibrate(&clf, &sha, docs.map(|d| d.text), a.top_fraction)
+            .map_err(|e| anyhow::anyhow!("calibrating: {e}"))?;
+    let errors = errors.load(std::sync::atomic::Ordering::Relaxed);
+    anyhow::ensure!(
+        errors == 0,
+        "{errors} input records could not be read: refusing to calibrate on part of the corpus"
+    );
+    let json = serde_json::to_string_pretty(&cal)? + "\n";
+    quarry_corpus::storage::write_atomic(&a.out, json.as_bytes())?;
+    eprintln!(
+        "calibrate: {} documents scored; threshold {:.6} keeps {} ({:.2} %, asked {:.2} %) → {}",
+        cal.documents,
+        cal.threshold,
+        cal.kept,
+        100.0 * cal.kept as f64 / cal.documents as f64,
+        100.0 * a.top_fraction,
         a.out.display()
     );
     Ok(ExitCode::SUCCESS)
