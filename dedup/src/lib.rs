@@ -43,6 +43,7 @@ pub mod merge;
 pub mod minhash;
 pub mod normalize;
 pub mod signature;
+pub mod staged;
 
 pub use cluster::{ClusterStats, Membership};
 pub use config::{KeepRule, MinhashConfig, MinhashConfigBuilder, VerifyMode};
@@ -53,6 +54,7 @@ pub use merge::MergeLimits;
 pub use minhash::{minhash_cluster, minhash_dir, minhash_filter, minhash_pairs, MinhashSignatures};
 pub use normalize::{NormConfig, WordTokenizer};
 pub use signature::{HashScheme, MinHasher};
+pub use staged::{Method, Staged};
 
 use quarry_corpus::StepRegistry;
 
