@@ -627,11 +627,11 @@ mod tests {
     fn wrapper_retries_then_marks() {
         let dir = tempfile::tempdir().unwrap();
         let flaky = dir.path().join("flaky.sh");
-        // fails twice, then succeeds: counts attempts in a file
+        // fails twice (exit 3; exit 1 would count as done), then succeeds: counts attempts in a file
         std::fs::write(
             &flaky,
             format!(
-                "#!/bin/bash\nn=$(cat {0}/n 2>/dev/null || echo 0); echo $((n+1)) > {0}/n; [ $n -ge 2 ]\n",
+                "#!/bin/bash\nn=$(cat {0}/n 2>/dev/null || echo 0); echo $((n+1)) > {0}/n; [ $n -ge 2 ] || exit 3\n",
                 dir.path().display()
             ),
         )
