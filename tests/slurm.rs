@@ -18,7 +18,7 @@ const SAMPLE_DOCS: &str = "800";
 /// inputs for `quarry launch`.
 fn reference(d: &TestDir) -> (PathBuf, PathBuf) {
     let out = d.path().join("build");
-    let st = quarry()
+    let o = quarry()
         .args([
             "build",
             "--sample-docs",
@@ -29,9 +29,13 @@ fn reference(d: &TestDir) -> (PathBuf, PathBuf) {
             "--out",
         ])
         .arg(&out)
-        .status()
+        .output()
         .unwrap();
-    assert!(st.success(), "quarry build failed");
+    assert!(
+        o.status.success(),
+        "quarry build failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let recipe = String::from_utf8(
         quarry()
             .args(["build", "--print-recipe"])
