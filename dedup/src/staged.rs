@@ -72,6 +72,7 @@ struct SigMarker {
 pub struct Staged {
     plan: DedupPlan,
     root: PathBuf,
+    force: bool,
 }
 
 impl Staged {
@@ -91,7 +92,15 @@ impl Staged {
         Ok(Staged {
             plan,
             root: root.into(),
+            force: false,
         })
+    }
+
+    /// Redo tasks even when their marker says they are finished (a task's outputs are overwritten;
+    /// later stages must then be redone too).
+    pub fn force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
     }
 
     /// The methods the plan runs, in order.
@@ -187,7 +196,7 @@ impl Staged {
         docs: impl Iterator<Item = Document>,
     ) -> Result<bool, DedupError> {
         let marker = self.sig_marker(m, task)?;
-        if marker.exists() {
+        if marker.exists() && !self.force {
             return Ok(false);
         }
         let filters = self.prior_filters(m, task)?;
@@ -262,7 +271,7 @@ impl Staged {
     /// Stage 2 of `m` for one bucket (hash partition or band). Returns false when already finished.
     pub fn bucket(&self, m: Method, bucket: usize) -> Result<bool, DedupError> {
         let marker = self.marker(m, &format!("bucket-{bucket:03}.done"))?;
-        if marker.exists() {
+        if marker.exists() && !self.force {
             return Ok(false);
         }
         self.check_signatures(m)?;
@@ -287,7 +296,7 @@ impl Staged {
     /// Stage 3 of `m`: clustering over all buckets' pairs. Returns `None` when already finished.
     pub fn cluster(&self, m: Method) -> Result<Option<ClusterStats>, DedupError> {
         let marker = self.marker(m, "cluster.done")?;
-        if marker.exists() {
+        if marker.exists() && !self.force {
             return Ok(None);
         }
         for b in 0..self.buckets(m)? {
@@ -509,6 +518,13 @@ mod tests {
             s.cluster_stats(Method::Minhash).unwrap().unwrap().removed,
             rep.minhash_removed
         );
+        assert_eq!(read_all(dir.path()), read_all(local.path()));
+        // forced, a finished task is redone (same bytes)
+        let forced = Staged::new(plan(), dir.path()).unwrap().force(true);
+        assert!(forced
+            .signatures(Method::Exact, 0, 3, docs[0].clone().into_iter())
+            .unwrap());
+        assert!(forced.cluster(Method::Exact).unwrap().is_some());
         assert_eq!(read_all(dir.path()), read_all(local.path()));
     }
 

@@ -166,6 +166,9 @@ pub struct ClusterArgs {
     /// The dedup output folder.
     #[arg(long, short)]
     pub out: PathBuf,
+    /// Redo the clustering even if it is finished.
+    #[arg(long)]
+    pub force: bool,
     /// `exact` or `minhash`.
     #[arg(long)]
     pub method: Method,
@@ -225,8 +228,8 @@ fn run_signatures(a: SignaturesArgs) -> anyhow::Result<ExitCode> {
         !inputs.is_empty(),
         "no Parquet or JSONL shards among the inputs"
     );
-    let staged = Staged::new(a.plan.plan()?, a.out.join("work"))?;
     let opts = a.tasks.options()?;
+    let staged = Staged::new(a.plan.plan()?, a.out.join("work"))?.force(opts.force);
     let mine = slot_items(inputs.len(), &opts)?;
     let ran: Vec<(usize, bool)> = mine
         .par_iter()
@@ -248,8 +251,8 @@ fn run_signatures(a: SignaturesArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_buckets(a: BucketsArgs) -> anyhow::Result<ExitCode> {
-    let staged = Staged::new(a.plan.plan()?, a.out.join("work"))?;
     let opts = a.tasks.options()?;
+    let staged = Staged::new(a.plan.plan()?, a.out.join("work"))?.force(opts.force);
     let mine = slot_items(staged.buckets(a.method)?, &opts)?;
     let ran: Vec<(usize, bool)> = mine
         .par_iter()
@@ -267,7 +270,7 @@ fn run_buckets(a: BucketsArgs) -> anyhow::Result<ExitCode> {
 
 fn run_cluster(a: ClusterArgs) -> anyhow::Result<ExitCode> {
     let work = a.out.join("work");
-    let staged = Staged::new(a.plan.plan()?, &work)?;
+    let staged = Staged::new(a.plan.plan()?, &work)?.force(a.force);
     match staged.cluster(a.method)? {
         Some(s) => eprintln!(
             "dedup {} clustering: {} clusters, {} documents removed",
