@@ -10,8 +10,10 @@
 //! | 3, once | [`minhash_cluster`] | [`exact_cluster`] |
 //! | 4, per input task | step `minhash_filter` | step `exact_dedup_filter` |
 //!
-//! [`run_local`] runs them all on one machine. Defaults follow datatrove/FineWeb (5-word shingles of
-//! simplified text, 14 bands × 8 rows, 64-bit hashes, seed 1); see [`MinhashConfig`].
+//! [`run_local`] runs them all on one machine; [`Staged`] runs one task of one stage at a time, with
+//! completion markers, for schedulers (`quarry dedup signatures|buckets|cluster|filter`,
+//! `quarry launch`). Defaults follow datatrove/FineWeb (5-word shingles of simplified text, 14 bands
+//! × 8 rows, 64-bit hashes, seed 1); see [`MinhashConfig`].
 //!
 //! ```
 //! use quarry_dedup::{run_local, DedupPlan, MinhashConfig};
