@@ -269,9 +269,12 @@ pub fn plan(
     Ok(v)
 }
 
+/// Variables every job script exports (name, value).
+type Exports = Vec<(String, String)>;
+
 /// Prepares the run folder: the recipe with its output in `DIR/corpus`, the folders, and the
 /// environment every job needs. Returns (recipe path, recipe, exports).
-fn prepare(c: &CommonArgs) -> anyhow::Result<(PathBuf, Recipe, Vec<(String, String)>)> {
+fn prepare(c: &CommonArgs) -> anyhow::Result<(PathBuf, Recipe, Exports)> {
     let text = std::fs::read_to_string(&c.recipe)
         .with_context(|| format!("reading recipe {}", c.recipe.display()))?;
     let mut recipe = Recipe::parse(&text)?;
@@ -339,6 +342,10 @@ fn task_body(
     b.push_str("set -u\n");
     for (k, v) in env {
         b.push_str(&format!("export {k}={}\n", sh_quote(v)));
+    }
+    if stage.array == 1 {
+        // a single job must not inherit array variables from a submitter that runs inside an array
+        b.push_str("unset SLURM_ARRAY_TASK_ID SLURM_ARRAY_TASK_COUNT SLURM_ARRAY_TASK_MIN\n");
     }
     b.push_str(
         "# one thread per allocated CPU (rayon reads RAYON_NUM_THREADS)\n\
@@ -430,7 +437,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn write_record(dir: &Path, rec: &LaunchRecord) -> anyhow::Result<()> {
     quarry_corpus::storage::write_atomic(
-        &dir.join("launch.json"),
+        dir.join("launch.json"),
         &serde_json::to_vec_pretty(rec).expect("serialises"),
     )?;
     Ok(())
