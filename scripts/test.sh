@@ -28,5 +28,16 @@ if ! command -v moto_server >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check "moto[server]" || echo "moto not installed; S3 tests will be skipped" >&2
 fi
 
+# A one-node Slurm cluster for tests/slurm.rs (installs slurm + munge from Debian when missing, starts
+# the daemons by hand). Its failure does not stop the suite, but is loud, and the Slurm test then skips.
+if [ -z "${QUARRY_SLURM:-}" ]; then
+  if bash "$root/scripts/slurm/up.sh" >&2; then
+    export QUARRY_SLURM=up
+  else
+    export QUARRY_SLURM=failed
+    echo "!!!!!!!! scripts/slurm/up.sh FAILED: the Slurm end-to-end test will be SKIPPED !!!!!!!!" >&2
+  fi
+fi
+
 echo "== cargo test (workspace) =="
 cargo test --workspace --locked --no-fail-fast 2>&1

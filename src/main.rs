@@ -52,6 +52,10 @@ enum Command {
     Models(cmd::models::Args),
     /// List the stage types a recipe may use.
     Stages(cmd::stages::Args),
+    /// Run the whole build as chained array jobs: Slurm (sbatch) or here, task after task.
+    Launch(cmd::launch::Args),
+    /// Progress and failures of a launched run, from its completion markers (and squeue).
+    Status(cmd::status::Args),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +82,8 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd::export::run(a),
         Command::Models(a) => cmd::models::run(a),
         Command::Stages(a) => cmd::stages::run(a),
+        Command::Launch(a) => cmd::launch::run(a),
+        Command::Status(a) => cmd::status::run(a),
     };
     match result {
         Ok(code) => code,

@@ -10,8 +10,10 @@
 //! | 3, once | [`minhash_cluster`] | [`exact_cluster`] |
 //! | 4, per input task | step `minhash_filter` | step `exact_dedup_filter` |
 //!
-//! [`run_local`] runs them all on one machine. Defaults follow datatrove/FineWeb (5-word shingles of
-//! simplified text, 14 bands × 8 rows, 64-bit hashes, seed 1); see [`MinhashConfig`].
+//! [`run_local`] runs them all on one machine; [`Staged`] runs one task of one stage at a time, with
+//! completion markers, for schedulers (`quarry dedup signatures|buckets|cluster|filter`,
+//! `quarry launch`). Defaults follow datatrove/FineWeb (5-word shingles of simplified text, 14 bands
+//! × 8 rows, 64-bit hashes, seed 1); see [`MinhashConfig`].
 //!
 //! ```
 //! use quarry_dedup::{run_local, DedupPlan, MinhashConfig};
@@ -43,6 +45,7 @@ pub mod merge;
 pub mod minhash;
 pub mod normalize;
 pub mod signature;
+pub mod staged;
 
 pub use cluster::{ClusterStats, Membership};
 pub use config::{KeepRule, MinhashConfig, MinhashConfigBuilder, VerifyMode};
@@ -53,6 +56,7 @@ pub use merge::MergeLimits;
 pub use minhash::{minhash_cluster, minhash_dir, minhash_filter, minhash_pairs, MinhashSignatures};
 pub use normalize::{NormConfig, WordTokenizer};
 pub use signature::{HashScheme, MinHasher};
+pub use staged::{Method, Staged};
 
 use quarry_corpus::StepRegistry;
 

@@ -148,6 +148,33 @@ fn passes(filters: &[DedupFilter], doc: &mut Document) -> bool {
     filters.iter().all(|f| f.process(doc).is_keep())
 }
 
+/// Appends a method folder's `removed.txt` and its `clusters.jsonl` (each line tagged with `"method"`)
+/// to the run-wide files, exact first, then MinHash.
+pub(crate) fn append_method_outputs(
+    dir: &Path,
+    method: &str,
+    removed: &mut String,
+    clusters: &mut String,
+) -> Result<(), DedupError> {
+    let r = dir.join("removed.txt");
+    removed.push_str(&std::fs::read_to_string(&r).map_err(|e| DedupError::io(&r, e))?);
+    let c = dir.join("clusters.jsonl");
+    for line in std::fs::read_to_string(&c)
+        .map_err(|e| DedupError::io(&c, e))?
+        .lines()
+    {
+        let mut v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| DedupError::Format {
+                path: c.clone(),
+                message: e.to_string(),
+            })?;
+        v["method"] = method.into();
+        clusters.push_str(&v.to_string());
+        clusters.push('\n');
+    }
+    Ok(())
+}
+
 /// Runs every stage of the plan over `tasks` input tasks; `docs(task)` yields a task's documents (it is
 /// called once per pass: up to three times). Documents need unique ids within a task; their
 /// `source.offset` (line or record number) fixes their order.
@@ -171,29 +198,7 @@ where
     let mut rep = LocalReport::default();
     let mut removed_txt = String::new();
     let mut clusters_jsonl = String::new();
-    let append = |dir: &Path,
-                  method: &str,
-                  removed: &mut String,
-                  clusters: &mut String|
-     -> Result<(), DedupError> {
-        let r = dir.join("removed.txt");
-        removed.push_str(&std::fs::read_to_string(&r).map_err(|e| DedupError::io(&r, e))?);
-        let c = dir.join("clusters.jsonl");
-        for line in std::fs::read_to_string(&c)
-            .map_err(|e| DedupError::io(&c, e))?
-            .lines()
-        {
-            let mut v: serde_json::Value =
-                serde_json::from_str(line).map_err(|e| DedupError::Format {
-                    path: c.clone(),
-                    message: e.to_string(),
-                })?;
-            v["method"] = method.into();
-            clusters.push_str(&v.to_string());
-            clusters.push('\n');
-        }
-        Ok(())
-    };
+    let append = append_method_outputs;
     let mut prior: Vec<(usize, &'static str)> = Vec::new(); // filters applied before a method: (kind, ..)
 
     if let Some(cfg) = &plan.exact {

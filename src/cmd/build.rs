@@ -17,7 +17,6 @@ use quarry_corpus::recipe::Recipe;
 use quarry_corpus::sample::{write_sample_crawl, SampleConfig};
 use quarry_corpus::tokens::ShardFormat;
 use quarry_corpus::Pipeline;
-use quarry_dedup::DedupPlan;
 
 use super::run::TaskArgs;
 
@@ -110,15 +109,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let mut text_shards = corpus.join("shards");
     if let Some(t) = dedup {
-        let get = |k: &str| t.get(k).and_then(|v| v.as_bool()).unwrap_or(false);
-        let num = |k: &str| t.get(k).and_then(|v| v.as_integer()).map(|v| v as usize);
-        let plan = DedupPlan::from_flags(
-            get("exact"),
-            get("minhash"),
-            num("bands"),
-            num("rows"),
-            num("ngram"),
-        )?;
+        let plan = super::dedup::PlanArgs::from_table(&t)?.plan()?;
         let out = args.out.join("dedup");
         eprintln!("== dedup → {}", out.display());
         let c = super::dedup::dedup(&[text_shards.display().to_string()], &out, &plan)?;
@@ -127,50 +118,104 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let shards_arg = [text_shards.display().to_string()];
     let tok_path = match tokenizer {
-        Some(t) => match t.get("path").and_then(|v| v.as_str()) {
-            Some(p) => Some(PathBuf::from(p)),
-            None => {
-                let out = args.out.join("tokenizer.json");
-                let vocab = t
-                    .get("vocab_size")
-                    .and_then(|v| v.as_integer())
-                    .unwrap_or(50_304) as usize;
-                let sample = t
-                    .get("sample_bytes")
-                    .and_then(|v| v.as_integer())
-                    .unwrap_or(1 << 30) as u64;
-                let seed = t.get("seed").and_then(|v| v.as_integer()).unwrap_or(0) as u64;
-                eprintln!("== tokenizer → {}", out.display());
-                super::tokens::train_tokenizer(&shards_arg, vocab, sample, seed, &out)?;
-                Some(out)
+        Some(t) => {
+            let p = TokenizerParams::from_table(&t)?;
+            match p.path {
+                Some(path) => Some(path),
+                None => {
+                    let out = args.out.join("tokenizer.json");
+                    eprintln!("== tokenizer → {}", out.display());
+                    super::tokens::train_tokenizer(
+                        &shards_arg,
+                        p.vocab_size,
+                        p.sample_bytes,
+                        p.seed,
+                        &out,
+                    )?;
+                    Some(out)
+                }
             }
-        },
+        }
         None => None,
     };
     if let (Some(t), Some(tok)) = (tokenize, &tok_path) {
-        let format: ShardFormat = t
-            .get("format")
-            .and_then(|v| v.as_str())
-            .unwrap_or("megatron")
-            .parse()?;
-        let shard_tokens = t
-            .get("shard_tokens")
-            .and_then(|v| v.as_integer())
-            .unwrap_or(1 << 30) as u64;
+        let p = TokenizeParams::from_table(&t)?;
+        let format: ShardFormat = p.format.parse()?;
         let out = args.out.join("tokens");
         eprintln!("== tokenize → {}", out.display());
-        super::tokens::tokenize(tok, &shards_arg, &out, format, shard_tokens, None)?;
+        super::tokens::tokenize(tok, &shards_arg, &out, format, p.shard_tokens, None)?;
     }
     eprintln!("done: {}", args.out.display());
     Ok(code)
 }
 
-fn needs_lid_model(r: &Recipe) -> bool {
+/// Whether the recipe has a language_id stage without a model and none is set in the environment.
+pub fn needs_lid_model(r: &Recipe) -> bool {
     std::env::var_os("QUARRY_LID_MODEL").is_none()
         && r.stages.iter().any(|s| {
             s.get("type").and_then(|t| t.as_str()) == Some("language_id")
                 && !s.contains_key("model")
         })
+}
+
+/// A recipe's `[tokenizer]`: train one (`vocab_size`, `sample_bytes`, `seed`) or use `path`. Shared by
+/// `quarry build` and `quarry launch`, so both read a recipe the same way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenizerParams {
+    /// An existing tokenizer.json to use instead of training.
+    pub path: Option<PathBuf>,
+    /// Vocabulary size [50,304].
+    pub vocab_size: usize,
+    /// Byte budget of the training sample [1 GiB].
+    pub sample_bytes: u64,
+    /// Sample seed [0].
+    pub seed: u64,
+}
+
+impl TokenizerParams {
+    /// From the recipe table.
+    pub fn from_table(t: &toml::Table) -> anyhow::Result<Self> {
+        Ok(TokenizerParams {
+            path: t.get("path").and_then(|v| v.as_str()).map(PathBuf::from),
+            vocab_size: t
+                .get("vocab_size")
+                .and_then(|v| v.as_integer())
+                .unwrap_or(50_304) as usize,
+            sample_bytes: t
+                .get("sample_bytes")
+                .and_then(|v| v.as_integer())
+                .unwrap_or(1 << 30) as u64,
+            seed: t.get("seed").and_then(|v| v.as_integer()).unwrap_or(0) as u64,
+        })
+    }
+}
+
+/// A recipe's `[tokenize]`: `format` (megatron | olmo) and `shard_tokens`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenizeParams {
+    /// Shard layout name.
+    pub format: String,
+    /// Most tokens per shard [2^30].
+    pub shard_tokens: u64,
+}
+
+impl TokenizeParams {
+    /// From the recipe table (the format name is checked).
+    pub fn from_table(t: &toml::Table) -> anyhow::Result<Self> {
+        let format = t
+            .get("format")
+            .and_then(|v| v.as_str())
+            .unwrap_or("megatron")
+            .to_string();
+        let _: ShardFormat = format.parse()?;
+        Ok(TokenizeParams {
+            format,
+            shard_tokens: t
+                .get("shard_tokens")
+                .and_then(|v| v.as_integer())
+                .unwrap_or(1 << 30) as u64,
+        })
+    }
 }
 
 fn worst(a: ExitCode, b: ExitCode) -> ExitCode {

@@ -13,17 +13,32 @@ use quarry_corpus::recipe::{InputSection, OutputSection, Recipe, RunSection};
 use quarry_corpus::storage::{list_inputs, InputFile};
 use quarry_corpus::write::OutputFormat;
 use quarry_corpus::{Document, Pipeline, ReadItem, RunOptions};
-use quarry_dedup::{run_local, DedupError, DedupPlan};
+use quarry_dedup::format::write_atomic;
+use quarry_dedup::{run_local, DedupError, DedupPlan, Method, Staged};
+use rayon::prelude::*;
+
+use super::run::TaskArgs;
 
 /// Flags of `quarry dedup`.
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Args {
+    /// One stage, one task at a time (for Slurm array jobs or any scheduler); all stages when absent.
+    #[command(subcommand)]
+    pub stage: Option<StageCommand>,
     /// Text shards (Parquet/JSONL; files, globs or folders). Each file is one task.
     #[arg(long, short, required = true, num_args = 1..)]
     pub input: Vec<String>,
     /// Output folder: shards/, removed.txt, clusters.jsonl, report.json, manifest.json, work/.
     #[arg(long, short)]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+}
+
+/// Which dedup to run and its settings (the same flags for every stage of one run).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct PlanArgs {
     /// Exact dedup on normalised text.
     #[arg(long)]
     pub exact: bool,
@@ -41,10 +56,284 @@ pub struct Args {
     pub ngram: Option<usize>,
 }
 
-/// Runs `quarry dedup`.
+impl PlanArgs {
+    /// The plan these flags describe.
+    pub fn plan(&self) -> anyhow::Result<DedupPlan> {
+        Ok(DedupPlan::from_flags(
+            self.exact,
+            self.minhash,
+            self.bands,
+            self.rows,
+            self.ngram,
+        )?)
+    }
+
+    /// The flags of a recipe's `[dedup]` table (`exact`, `minhash`, `bands`, `rows`, `ngram`).
+    pub fn from_table(t: &toml::Table) -> anyhow::Result<Self> {
+        for k in t.keys() {
+            anyhow::ensure!(
+                ["exact", "minhash", "bands", "rows", "ngram"].contains(&k.as_str()),
+                "[dedup]: unknown key `{k}` (exact, minhash, bands, rows, ngram)"
+            );
+        }
+        let get = |k: &str| t.get(k).and_then(|v| v.as_bool()).unwrap_or(false);
+        let num = |k: &str| t.get(k).and_then(|v| v.as_integer()).map(|v| v as usize);
+        Ok(PlanArgs {
+            exact: get("exact"),
+            minhash: get("minhash"),
+            bands: num("bands"),
+            rows: num("rows"),
+            ngram: num("ngram"),
+        })
+    }
+
+    /// The same settings as command-line flags.
+    pub fn to_flags(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if self.exact {
+            v.push("--exact".to_string());
+        }
+        if self.minhash {
+            v.push("--minhash".to_string());
+        }
+        for (k, x) in [
+            ("--bands", self.bands),
+            ("--rows", self.rows),
+            ("--ngram", self.ngram),
+        ] {
+            if let Some(x) = x {
+                v.push(k.to_string());
+                v.push(x.to_string());
+            }
+        }
+        v
+    }
+}
+
+/// The stages of `quarry dedup`, each runnable as independent tasks. Run them in this order: for
+/// each method of the plan (exact first, then MinHash) `signatures`, `buckets`, `cluster`; then
+/// `filter`. Every task leaves a completion marker and is skipped when run again.
+#[derive(clap::Subcommand, Debug)]
+pub enum StageCommand {
+    /// Stage 1: signatures of each input shard (slot I of N takes shards I, I+N, …).
+    Signatures(SignaturesArgs),
+    /// Stage 2: candidate pairs of each bucket: hash partition (exact) or band (MinHash).
+    Buckets(BucketsArgs),
+    /// Stage 3: union-find clustering over all pairs (one task); after the plan's last method it
+    /// also writes OUT/removed.txt, OUT/clusters.jsonl and OUT/report.json.
+    Cluster(ClusterArgs),
+    /// Stage 4: deduplicated shards with a manifest (slot I of N takes shards I, I+N, …).
+    Filter(FilterArgs),
+}
+
+/// Flags of `quarry dedup signatures`.
+#[derive(clap::Args, Debug)]
+pub struct SignaturesArgs {
+    /// Text shards, exactly as given to every other stage.
+    #[arg(long, short, required = true, num_args = 1..)]
+    pub input: Vec<String>,
+    /// The dedup output folder (intermediates go to OUT/work).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// `exact` or `minhash`.
+    #[arg(long)]
+    pub method: Method,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    #[command(flatten)]
+    pub tasks: TaskArgs,
+}
+
+/// Flags of `quarry dedup buckets`.
+#[derive(clap::Args, Debug)]
+pub struct BucketsArgs {
+    /// The dedup output folder.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// `exact` or `minhash`.
+    #[arg(long)]
+    pub method: Method,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Slot I of N takes buckets I, I+N, … [default: all buckets, or the Slurm array task].
+    #[command(flatten)]
+    pub tasks: TaskArgs,
+}
+
+/// Flags of `quarry dedup cluster`.
+#[derive(clap::Args, Debug)]
+pub struct ClusterArgs {
+    /// The dedup output folder.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Redo the clustering even if it is finished.
+    #[arg(long)]
+    pub force: bool,
+    /// `exact` or `minhash`.
+    #[arg(long)]
+    pub method: Method,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+}
+
+/// Flags of `quarry dedup filter`.
+#[derive(clap::Args, Debug)]
+pub struct FilterArgs {
+    /// Text shards, exactly as given to every other stage.
+    #[arg(long, short, required = true, num_args = 1..)]
+    pub input: Vec<String>,
+    /// The dedup output folder (shards/ and manifest.json are written there).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    #[command(flatten)]
+    pub tasks: TaskArgs,
+}
+
+/// Runs `quarry dedup` (all stages) or one stage.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let plan = DedupPlan::from_flags(args.exact, args.minhash, args.bands, args.rows, args.ngram)?;
-    dedup(&args.input, &args.out, &plan)
+    match args.stage {
+        None => {
+            let out = args
+                .out
+                .context("--out is required (the dedup output folder)")?;
+            dedup(&args.input, &out, &args.plan.plan()?)
+        }
+        Some(StageCommand::Signatures(a)) => run_signatures(a),
+        Some(StageCommand::Buckets(a)) => run_buckets(a),
+        Some(StageCommand::Cluster(a)) => run_cluster(a),
+        Some(StageCommand::Filter(a)) => run_filter(a),
+    }
+}
+
+/// The items `0..n` that slot `task` of `tasks` takes (`task, task + tasks, …`); all without a slot.
+fn slot_items(n: usize, opts: &RunOptions) -> anyhow::Result<Vec<usize>> {
+    let slots = opts.tasks.unwrap_or(1).max(1);
+    match opts.task {
+        None => Ok((0..n).collect()),
+        Some(t) => {
+            anyhow::ensure!(
+                t < slots,
+                "task {t} does not exist: the run has {slots} task(s) (0..{slots})"
+            );
+            Ok((t..n).step_by(slots).collect())
+        }
+    }
+}
+
+fn run_signatures(a: SignaturesArgs) -> anyhow::Result<ExitCode> {
+    let inputs = shard_inputs(&a.input)?;
+    anyhow::ensure!(
+        !inputs.is_empty(),
+        "no Parquet or JSONL shards among the inputs"
+    );
+    let opts = a.tasks.options()?;
+    let staged = Staged::new(a.plan.plan()?, a.out.join("work"))?.force(opts.force);
+    let mine = slot_items(inputs.len(), &opts)?;
+    let ran: Vec<(usize, bool)> = mine
+        .par_iter()
+        .map(|&t| {
+            let docs = read_task(&inputs[t])?;
+            let done = staged.signatures(a.method, t, inputs.len(), docs)?;
+            Ok((t, done))
+        })
+        .collect::<Result<_, DedupError>>()?;
+    for (t, ran) in ran {
+        eprintln!(
+            "dedup {} signatures: shard task {t} of {}: {}",
+            a.method.as_str(),
+            inputs.len(),
+            if ran { "done" } else { "already finished" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_buckets(a: BucketsArgs) -> anyhow::Result<ExitCode> {
+    let opts = a.tasks.options()?;
+    let staged = Staged::new(a.plan.plan()?, a.out.join("work"))?.force(opts.force);
+    let mine = slot_items(staged.buckets(a.method)?, &opts)?;
+    let ran: Vec<(usize, bool)> = mine
+        .par_iter()
+        .map(|&b| Ok((b, staged.bucket(a.method, b)?)))
+        .collect::<Result<_, DedupError>>()?;
+    for (b, ran) in ran {
+        eprintln!(
+            "dedup {} bucket {b}: {}",
+            a.method.as_str(),
+            if ran { "done" } else { "already finished" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_cluster(a: ClusterArgs) -> anyhow::Result<ExitCode> {
+    let work = a.out.join("work");
+    let staged = Staged::new(a.plan.plan()?, &work)?.force(a.force);
+    match staged.cluster(a.method)? {
+        Some(s) => eprintln!(
+            "dedup {} clustering: {} clusters, {} documents removed",
+            a.method.as_str(),
+            s.clusters,
+            s.removed
+        ),
+        None => eprintln!("dedup {} clustering: already finished", a.method.as_str()),
+    }
+    if staged.methods().last() == Some(&a.method) {
+        staged.finish()?;
+        let report = staged.report()?;
+        write_atomic(
+            &work.join("report.json"),
+            &serde_json::to_vec_pretty(&report).expect("report serialises"),
+        )?;
+        for f in ["removed.txt", "clusters.jsonl", "report.json"] {
+            copy_atomic(&work.join(f), &a.out.join(f))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn copy_atomic(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(from).with_context(|| format!("reading {}", from.display()))?;
+    write_atomic(to, &bytes)?;
+    Ok(())
+}
+
+fn run_filter(a: FilterArgs) -> anyhow::Result<ExitCode> {
+    let inputs = shard_inputs(&a.input)?;
+    anyhow::ensure!(
+        !inputs.is_empty(),
+        "no Parquet or JSONL shards among the inputs"
+    );
+    let plan = a.plan.plan()?;
+    let staged = Staged::new(plan.clone(), a.out.join("work"))?;
+    for m in staged.methods() {
+        anyhow::ensure!(
+            staged.cluster_done(m)?,
+            "dedup {} clustering is not finished: run `quarry dedup cluster --method {}` first",
+            m.as_str(),
+            m.as_str()
+        );
+    }
+    let pipeline = filter_pipeline(&inputs, &a.out, &plan)?;
+    let opts = a.tasks.options()?;
+    let mut code = ExitCode::SUCCESS;
+    for t in slot_items(inputs.len(), &opts)? {
+        let c = super::run_pipeline(
+            &pipeline,
+            &RunOptions {
+                tasks: None,
+                task: Some(t),
+                force: opts.force,
+                progress: opts.progress,
+            },
+        )?;
+        if c != ExitCode::SUCCESS {
+            code = c;
+        }
+    }
+    Ok(code)
 }
 
 /// The text shards among the inputs (manifests and dedup outputs beside them are skipped).
@@ -87,17 +376,35 @@ pub fn dedup(patterns: &[String], out: &Path, plan: &DedupPlan) -> anyhow::Resul
     for f in ["removed.txt", "clusters.jsonl", "report.json"] {
         std::fs::copy(work.join(f), out.join(f)).with_context(|| format!("copying {f}"))?;
     }
+    let pipeline = filter_pipeline(&inputs, out, plan)?;
+    let code = super::run_pipeline(
+        &pipeline,
+        &RunOptions {
+            force: true,
+            ..Default::default()
+        },
+    )?;
+    eprintln!(
+        "dedup: {} documents, {} exact duplicates, {} near-duplicates removed, {} kept; {} intermediate bytes",
+        report.docs, report.exact_removed, report.minhash_removed, report.kept, report.intermediate_bytes
+    );
+    Ok(code)
+}
+
+/// Stage 4 as a pipeline: the dedup filter steps over the shards, one task per input shard (as in
+/// stages 1-3, so each task loads its own removed set), writing OUT/shards and OUT/manifest.json.
+fn filter_pipeline(inputs: &[InputFile], out: &Path, plan: &DedupPlan) -> anyhow::Result<Pipeline> {
     let mut stages = Vec::new();
     if let Some(c) = &plan.exact {
         let mut t = toml::Table::try_from(c).context("exact config")?;
         t.insert("type".into(), "exact_dedup_filter".into());
-        t.insert("dir".into(), work.display().to_string().into());
+        t.insert("dir".into(), out.join("work").display().to_string().into());
         stages.push(t);
     }
     if let Some(c) = &plan.minhash {
         let mut t = toml::Table::try_from(c).context("minhash config")?;
         t.insert("type".into(), "minhash_filter".into());
-        t.insert("dir".into(), work.display().to_string().into());
+        t.insert("dir".into(), out.join("work").display().to_string().into());
         stages.push(t);
     }
     let recipe = Recipe {
@@ -128,17 +435,9 @@ pub fn dedup(patterns: &[String], out: &Path, plan: &DedupPlan) -> anyhow::Resul
         tokenize: None,
         card: None,
     };
-    let pipeline = Pipeline::from_recipe(recipe, super::registry(), super::build_info())?;
-    let code = super::run_pipeline(
-        &pipeline,
-        &RunOptions {
-            force: true,
-            ..Default::default()
-        },
-    )?;
-    eprintln!(
-        "dedup: {} documents, {} exact duplicates, {} near-duplicates removed, {} kept; {} intermediate bytes",
-        report.docs, report.exact_removed, report.minhash_removed, report.kept, report.intermediate_bytes
-    );
-    Ok(code)
+    Ok(Pipeline::from_recipe(
+        recipe,
+        super::registry(),
+        super::build_info(),
+    )?)
 }

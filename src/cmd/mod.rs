@@ -8,11 +8,13 @@ pub mod export;
 pub mod extract;
 pub mod filter;
 pub mod inspect;
+pub mod launch;
 pub mod license;
 pub mod models;
 pub mod run;
 pub mod sample;
 pub mod stages;
+pub mod status;
 pub mod tokens;
 pub mod train;
 

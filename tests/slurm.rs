@@ -1,0 +1,335 @@
+//! `quarry launch`: the whole default pipeline (extract + filters with N = 4 tasks, exact and MinHash
+//! dedup stage by stage, tokenizer, tokenize) as chained array jobs gives byte-identical text shards,
+//! dedup outputs, tokenizer and token shards, and the same manifest counts, as `quarry build` with the
+//! same recipe and N. Run twice: with the local executor (always), and through a real one-node Slurm
+//! cluster when `scripts/slurm/up.sh` brought one up (scripts/test.sh runs it and sets QUARRY_SLURM).
+
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use util::{quarry, shard_bytes, TestDir};
+
+const TASKS: &str = "4";
+const SAMPLE_DOCS: &str = "800";
+
+/// `quarry build` on the built-in sample crawl (4 WARC files), and the recipe that names the same
+/// inputs for `quarry launch`.
+fn reference(d: &TestDir) -> (PathBuf, PathBuf) {
+    let out = d.path().join("build");
+    let o = quarry()
+        .args([
+            "build",
+            "--sample-docs",
+            SAMPLE_DOCS,
+            "--tasks",
+            TASKS,
+            "--no-progress",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "quarry build failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let recipe = String::from_utf8(
+        quarry()
+            .args(["build", "--print-recipe"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let inputs = out.join("input/*.warc.gz").display().to_string();
+    let recipe = recipe.replace(
+        "paths = [\"quarry-out/input/*.warc.gz\"]",
+        &format!("paths = [{inputs:?}]"),
+    );
+    assert!(
+        recipe.contains(&inputs),
+        "the default recipe's [input] line changed"
+    );
+    let rp = d.write("recipe.toml", &recipe);
+    (out, rp)
+}
+
+fn json(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .unwrap()
+}
+
+/// Everything that must not depend on how the stages were scheduled.
+fn assert_same_outputs(a: &Path, b: &Path) {
+    for sub in ["corpus/shards", "dedup/shards", "tokens"] {
+        let (x, y) = (a.join(sub), b.join(sub));
+        let keep = |v: Vec<(String, Vec<u8>)>| -> Vec<(String, Vec<u8>)> {
+            v.into_iter()
+                .filter(|(n, _)| n != "manifest.json")
+                .collect()
+        };
+        let (x, y) = (keep(shard_bytes(&x)), keep(shard_bytes(&y)));
+        assert!(!x.is_empty(), "{sub} is empty");
+        let names = |v: &[(String, Vec<u8>)]| v.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&x), names(&y), "{sub}: file names");
+        for (f, g) in x.iter().zip(&y) {
+            assert!(f.1 == g.1, "{sub}/{} differs", f.0);
+        }
+    }
+    for f in [
+        "dedup/removed.txt",
+        "dedup/clusters.jsonl",
+        "tokenizer.json",
+    ] {
+        let (x, y) = (
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+        );
+        assert!(x == y, "{f} differs");
+    }
+    for (m, keys) in [
+        (
+            "corpus/manifest.json",
+            &["reader", "stages", "metadata_counts"][..],
+        ),
+        ("dedup/manifest.json", &["reader", "stages"][..]),
+    ] {
+        let (x, y) = (json(&a.join(m)), json(&b.join(m)));
+        for k in keys {
+            assert_eq!(x[k], y[k], "{m}: {k}");
+        }
+        let rows = |v: &serde_json::Value| -> Vec<(u64, String)> {
+            v["outputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| {
+                    (
+                        o["rows"].as_u64().unwrap(),
+                        o["sha256"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(rows(&x), rows(&y), "{m}: outputs");
+    }
+    let (x, y) = (
+        json(&a.join("tokens/manifest.json")),
+        json(&b.join("tokens/manifest.json")),
+    );
+    for k in ["tokens", "documents", "skipped_empty"] {
+        assert_eq!(x["stats"][k], y["stats"][k], "tokens manifest: {k}");
+    }
+    let r = json(&a.join("dedup/report.json"));
+    let s = json(&b.join("dedup/report.json"));
+    for k in ["docs", "exact_removed", "minhash_removed", "kept"] {
+        assert_eq!(r[k], s[k], "dedup report: {k}");
+    }
+    assert!(r["exact_removed"].as_u64().unwrap() > 0 && r["minhash_removed"].as_u64().unwrap() > 0);
+}
+
+fn status_json(dir: &Path) -> (serde_json::Value, Option<i32>) {
+    let o = quarry()
+        .args(["status", "--json"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
+    (v, o.status.code())
+}
+
+fn logs(dir: &Path) -> String {
+    let mut s = String::new();
+    if let Ok(rd) = std::fs::read_dir(dir.join("logs")) {
+        for e in rd.flatten() {
+            let t = std::fs::read_to_string(e.path()).unwrap_or_default();
+            let tail: Vec<&str> = t.lines().rev().take(15).collect();
+            s.push_str(&format!(
+                "--- {}\n{}\n",
+                e.path().display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            ));
+        }
+    }
+    s
+}
+
+/// Whether this run must use Slurm: QUARRY_SLURM=up (set by scripts/test.sh after a successful
+/// bring-up), or a reachable `sinfo` when the variable is not set. A failed bring-up skips loudly.
+fn slurm_available() -> bool {
+    match std::env::var("QUARRY_SLURM").as_deref() {
+        Ok("up") => true,
+        Ok(other) => {
+            eprintln!(
+                "\n!!!!!!!! SKIPPING the Slurm end-to-end test: QUARRY_SLURM={other} \
+                 (scripts/slurm/up.sh did not bring Slurm up; see its output) !!!!!!!!\n"
+            );
+            false
+        }
+        Err(_) => {
+            let ok = std::process::Command::new("sinfo")
+                .args(["-h", "-o", "%T"])
+                .output()
+                .map(|o| {
+                    o.status.success()
+                        && String::from_utf8_lossy(&o.stdout)
+                            .lines()
+                            .any(|l| ["idle", "mixed", "allocated"].contains(&l.trim()))
+                })
+                .unwrap_or(false);
+            if !ok {
+                eprintln!(
+                    "\n!!!!!!!! SKIPPING the Slurm end-to-end test: no Slurm here \
+                     (run scripts/slurm/up.sh, or scripts/test.sh which does) !!!!!!!!\n"
+                );
+            }
+            ok
+        }
+    }
+}
+
+#[test]
+fn launch_local_and_slurm_match_quarry_build() {
+    let d = TestDir::new();
+    let (build, recipe) = reference(&d);
+
+    // The local executor: the same stage commands, task after task.
+    let local = d.path().join("local");
+    let o = quarry()
+        .args(["launch", "local"])
+        .arg(&recipe)
+        .args([
+            "--tasks",
+            TASKS,
+            "--quarry",
+            env!("CARGO_BIN_EXE_quarry"),
+            "--out",
+        ])
+        .arg(&local)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stderr),
+        logs(&local)
+    );
+    assert_same_outputs(&build, &local);
+    let (st, code) = status_json(&local);
+    assert_eq!(code, Some(0), "{st}");
+    assert_eq!(st["complete"], true, "{st}");
+    // every task of every stage is idempotent: a second launch redoes nothing and changes nothing
+    let before = shard_bytes(&local.join("dedup/shards"));
+    let o = quarry()
+        .args(["launch", "local"])
+        .arg(&recipe)
+        .args([
+            "--tasks",
+            TASKS,
+            "--quarry",
+            env!("CARGO_BIN_EXE_quarry"),
+            "--out",
+        ])
+        .arg(&local)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(shard_bytes(&local.join("dedup/shards")), before);
+    let log = std::fs::read_to_string(local.join("logs/minhash-signatures-local_0.log")).unwrap();
+    assert!(log.contains("already finished"), "{log}");
+
+    if !slurm_available() {
+        return;
+    }
+    let slurm = d.path().join("slurm");
+    let o = quarry()
+        .args(["launch", "slurm"])
+        .arg(&recipe)
+        .args([
+            "--tasks",
+            TASKS,
+            "--cpus-per-task",
+            "1",
+            "--retries",
+            "1",
+            "--quarry",
+            env!("CARGO_BIN_EXE_quarry"),
+            "--out",
+        ])
+        .arg(&slurm)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let launch = json(&slurm.join("launch.json"));
+    let stages = launch["stages"].as_array().unwrap();
+    assert_eq!(stages.len(), 10, "{launch}");
+    assert!(stages.iter().all(|s| s["job_id"].as_str().is_some()));
+    assert!(slurm.join("slurm/00-extract.sbatch").exists());
+    // poll markers through `quarry status` (sbatch --wait polls slowly)
+    let t0 = Instant::now();
+    loop {
+        let (st, code) = status_json(&slurm);
+        if st["complete"] == true {
+            assert_eq!(code, Some(0), "{st}");
+            break;
+        }
+        assert!(
+            code == Some(0) && t0.elapsed() < Duration::from_secs(240),
+            "Slurm run failed or timed out: {st}\n{}",
+            logs(&slurm)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    eprintln!("slurm run finished in {:.1}s", t0.elapsed().as_secs_f64());
+    assert_same_outputs(&build, &slurm);
+    // per-task logs, named by job id and array index
+    let names: Vec<String> = std::fs::read_dir(slurm.join("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    let job = stages[0]["job_id"].as_str().unwrap();
+    for t in 0..4 {
+        assert!(
+            names.contains(&format!("extract-{job}_{t}.log")),
+            "{names:?}"
+        );
+    }
+}
+
+/// A task that fails on every attempt is retried, marked failed, and the stages after it are cancelled;
+/// `quarry status` says so and exits 1. Uses the local executor (the wrapper is the same script).
+#[test]
+fn failing_task_is_retried_and_reported() {
+    let d = TestDir::new();
+    let recipe = d.write(
+        "r.toml",
+        &format!(
+            "[input]\npaths = [{:?}]\n[output]\npath = \"x\"\n[run]\ntasks = 2\n[[stages]]\ntype = \"extract\"\n",
+            d.path().join("missing/*.warc.gz").display().to_string()
+        ),
+    );
+    let out = d.path().join("run");
+    let o = quarry()
+        .args(["launch", "local"])
+        .arg(&recipe)
+        .args(["--tasks", "2", "--retries", "1", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let log = std::fs::read_to_string(out.join("logs/extract-local_0.log")).unwrap();
+    assert!(
+        log.contains("attempt 0 failed") && log.contains("attempt 1 failed"),
+        "{log}"
+    );
+    let s = quarry().arg("status").arg(&out).output().unwrap();
+    let text = String::from_utf8_lossy(&s.stdout);
+    assert_eq!(s.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("FAILED tasks [0]") && text.contains("run FAILED"),
+        "{text}"
+    );
+}
