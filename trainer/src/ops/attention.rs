@@ -8,7 +8,7 @@
 use ndarray::{linalg::general_mat_mul, s, ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
-use crate::float::Float;
+use crate::float::{self, Float};
 
 /// Shape of an attention call.
 #[derive(Debug, Clone, Copy)]
@@ -64,17 +64,12 @@ pub fn forward<T: Float>(out: &mut [T], att: &mut [T], q: &[T], k: &[T], v: &[T]
                     &mut mat_mut(pr, t, t),
                 );
                 for i in 0..t {
-                    let row = &mut pr[i * t..][..t];
-                    let mx = row[..=i].iter().fold(T::neg_infinity(), |a, &x| a.max(x));
-                    let mut z = T::zero();
-                    for x in row[..=i].iter_mut() {
-                        *x = (*x - mx).exp();
-                        z += *x;
-                    }
-                    for x in row[..=i].iter_mut() {
-                        *x /= z;
-                    }
-                    row[i + 1..].iter_mut().for_each(|x| *x = T::zero());
+                    let (row, masked) = pr[i * t..][..t].split_at_mut(i + 1);
+                    let mx = float::max(row);
+                    float::exp_shifted(row, mx);
+                    let inv = T::one() / float::sum(row);
+                    row.iter_mut().for_each(|x| *x *= inv);
+                    masked.iter_mut().for_each(|x| *x = T::zero());
                 }
                 general_mat_mul(
                     T::one(),
@@ -142,13 +137,9 @@ pub fn backward<T: Float>(
                 let pr = p.as_slice().expect("contiguous probabilities");
                 for i in 0..t {
                     let (prow, drow) = (&pr[i * t..][..t], &mut ds[i * t..][..t]);
-                    let sum = prow[..=i]
-                        .iter()
-                        .zip(&drow[..=i])
-                        .map(|(&a, &b)| a * b)
-                        .sum::<T>();
-                    for j in 0..=i {
-                        drow[j] = prow[j] * (drow[j] - sum) * scale;
+                    let sum = float::dot(&prow[..=i], &drow[..=i]);
+                    for (dj, &pj) in drow[..=i].iter_mut().zip(&prow[..=i]) {
+                        *dj = pj * (*dj - sum) * scale;
                     }
                     drow[i + 1..].iter_mut().for_each(|x| *x = T::zero());
                 }
