@@ -121,7 +121,7 @@ fn exp_f32(x: f32) -> f32 {
     p = p * r + 8.333_452e-3;
     p = p * r + 4.166_579_6e-2;
     p = p * r + 1.666_666_5e-1;
-    p = p * r + 5.000_000_1e-1;
+    p = p * r + 0.5;
     let y = p * r * r + r + 1.0;
     // k is in [-126, 128]; build 2^k from its exponent bits (two steps keep k = 128 finite).
     let ki = k as i32;
