@@ -353,6 +353,56 @@ fn build_with_no_arguments_runs_the_whole_default_pipeline_deterministically() {
     let h = summary["unigram_entropy"].as_f64().unwrap();
     assert!(h > 1.0 && h < 10.0, "unigram entropy {h}");
     assert!(a.join("run/hf/config.json").exists());
+    // The run manifest names every input and output by a digest that matches the file.
+    let sha = |p: std::path::PathBuf| {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(std::fs::read(&p).unwrap()))
+    };
+    let rm: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("run/manifest.json")).unwrap()).unwrap();
+    assert_eq!(rm["kind"], "quarry-train/1");
+    assert_eq!(
+        rm["config_sha256"].as_str().unwrap(),
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            rm["config"].as_str().unwrap().as_bytes()
+        ))
+    );
+    assert_eq!(
+        rm["tokenizer"]["sha256"].as_str().unwrap(),
+        sha(a.join("quarry-out/tokenizer.json"))
+    );
+    let shards = rm["shards"].as_array().unwrap();
+    assert!(!shards.is_empty());
+    for s in shards {
+        let p = a.join(s["path"].as_str().unwrap());
+        assert_eq!(s["sha256"].as_str().unwrap(), sha(p.clone()));
+        assert_eq!(
+            s["bytes"].as_u64().unwrap(),
+            std::fs::metadata(&p).unwrap().len()
+        );
+    }
+    let cks = rm["checkpoints"].as_array().unwrap();
+    let last = cks.last().unwrap();
+    assert_eq!(last["step"], 4);
+    assert_eq!(
+        last["sha256"].as_str().unwrap(),
+        sha(a
+            .join("run")
+            .join(last["path"].as_str().unwrap())
+            .join("model.safetensors"))
+    );
+    assert_eq!(
+        rm["metrics"]["sha256"].as_str().unwrap(),
+        sha(a.join("run/metrics.jsonl"))
+    );
+    assert_eq!(rm["final"]["step"], 4);
+    assert_eq!(rm["final"]["unigram_entropy"], summary["unigram_entropy"]);
+    assert_eq!(rm["final"]["train_loss"], summary["final_loss"]);
+    // The loss-curve plot, as SVG and PNG.
+    let svg = std::fs::read_to_string(a.join("run/loss.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("</svg>"));
+    let png = std::fs::read(a.join("run/loss.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 
     // The checkpoint exported as a Hugging Face folder with the corpus tokenizer.
     let out = quarry()
@@ -377,6 +427,15 @@ fn build_with_no_arguments_runs_the_whole_default_pipeline_deterministically() {
         serde_json::from_slice(&std::fs::read(a.join("hf/config.json")).unwrap()).unwrap();
     assert_eq!(cfg["architectures"][0], "OlmoeForCausalLM");
     assert!(a.join("hf/model.safetensors").exists());
+    // Lineage joins: the export names the checkpoint digest the run manifest lists.
+    let q: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("hf/quarry.json")).unwrap()).unwrap();
+    assert_eq!(q["checkpoint"]["sha256"], last["sha256"]);
+    assert_eq!(q["checkpoint"]["step"], 4);
+    assert_eq!(
+        q["model_sha256"].as_str().unwrap(),
+        sha(a.join("hf/model.safetensors"))
+    );
     assert_eq!(
         std::fs::read(a.join("hf/tokenizer.json")).unwrap(),
         std::fs::read(a.join("quarry-out/tokenizer.json")).unwrap()

@@ -1,6 +1,7 @@
 //! `quarry export --checkpoint C --out DIR`: a training checkpoint as a Hugging Face model folder
 //! (safetensors with `{"format": "pt"}` + config.json + the tokenizer) that transformers loads as
-//! `OlmoeForCausalLM`.
+//! `OlmoeForCausalLM`, and quarry.json naming the checkpoint (and its weights' digest, as the run
+//! manifest lists it) the folder came from.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,12 +41,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .as_str()
         .context("state.json has no config_toml")?;
     let cfg = TrainConfig::from_toml(cfg_toml).map_err(|e| anyhow::anyhow!("{e}"))?;
+    quarry_trainer::export::exportable(&cfg.model).map_err(|e| anyhow::anyhow!("{e}"))?;
     let tensors = load_all(&ckpt.join("model.safetensors")).map_err(|e| anyhow::anyhow!("{e}"))?;
     let layout = ParamLayout::olmoe(&cfg.model);
     let flat: Vec<f32> = flat_from(&layout, &tensors, "").map_err(|e| anyhow::anyhow!("{e}"))?;
     let model = Model::from_params(cfg.model.clone(), flat).map_err(|e| anyhow::anyhow!("{e}"))?;
     std::fs::create_dir_all(&args.out)?;
     export_hf(&model, &args.out).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let step = state["step"].as_u64().context("state.json has no step")?;
+    quarry_trainer::export::write_lineage(&args.out, &ckpt, step)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(t) = &args.tokenizer {
         let tok = TextTokenizer::load(t).with_context(|| format!("tokenizer {}", t.display()))?;
         anyhow::ensure!(

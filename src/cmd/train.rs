@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use quarry_corpus::tokens::TextTokenizer;
-use quarry_trainer::{train, MegatronSource, TrainConfig};
+use quarry_trainer::{train_with, MegatronSource, RunInputs, TrainConfig};
 
 /// Flags of `quarry train`.
 #[derive(clap::Args, Debug)]
@@ -19,7 +19,8 @@ pub struct Args {
     /// The tokenizer the shards were made with: sets the model's vocabulary size and EOS/padding ids.
     #[arg(long)]
     pub tokenizer: Option<PathBuf>,
-    /// Run folder: metrics.jsonl, checkpoints, hf/ (transformers-loadable export).
+    /// Run folder: metrics.jsonl, checkpoints, hf/ (transformers-loadable export), loss.svg/png,
+    /// manifest.json (lineage: config, tokenizer and shards by digest, every checkpoint's digest).
     #[arg(long, short, default_value = "quarry-out/train")]
     pub out: PathBuf,
     /// Override the number of optimizer steps.
@@ -86,41 +87,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         prefixes.len(),
         args.out.display()
     );
-    let entropy = unigram_entropy(&source);
-    let summary = train(cfg, &source, &args.out).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if let (Some(loss), Some(h)) = (summary.final_loss, entropy) {
+    let info = super::build_info();
+    let inputs = RunInputs::describe(
+        &info.version,
+        &info.git_commit,
+        args.tokenizer.as_deref(),
+        &prefixes,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let summary =
+        train_with(cfg, &source, &args.out, &inputs).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let (Some(loss), Some(h)) = (summary.final_loss, summary.unigram_entropy) {
         // A model that learned nothing beyond token frequencies sits at the unigram entropy.
         eprintln!("final loss {loss:.4} nats vs unigram entropy of the data {h:.4} nats");
     }
-    let mut out = serde_json::to_value(&summary)?;
-    out["unigram_entropy"] = entropy.into();
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(ExitCode::SUCCESS)
-}
-
-/// Entropy (nats) of the token unigram distribution over every document's tokens (without the EOS
-/// the packer adds between documents): the loss of a model that only knows token frequencies.
-fn unigram_entropy(s: &MegatronSource) -> Option<f64> {
-    use quarry_trainer::TokenSource;
-    let mut counts: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
-    let mut total = 0u64;
-    for i in 0..s.num_docs() {
-        let t = s.tokens(i).ok()?;
-        for &id in t.iter() {
-            *counts.entry(id).or_default() += 1;
-        }
-        total += t.len() as u64;
-    }
-    if total == 0 {
-        return None;
-    }
-    let n = total as f64;
-    Some(
-        -counts
-            .values()
-            .map(|&c| (c as f64 / n) * (c as f64 / n).ln())
-            .sum::<f64>(),
-    )
 }
 
 fn source_docs(s: &MegatronSource) -> usize {

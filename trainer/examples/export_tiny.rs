@@ -32,7 +32,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..TrainConfig::default()
     };
     let s = train(cfg.clone(), &src, &out)?;
-    let mut model = load_hf::<f32>(cfg.model.clone(), &s.hf_dir)?;
+    let hf_dir = s.hf_dir.ok_or("the tiny config is exportable")?;
+    let mut model = load_hf::<f32>(cfg.model.clone(), &hf_dir)?;
     let (b, t) = (2, 16);
     let window: Vec<u32> = (0..(b * t + 1) as u32)
         .map(|i| 2 + (i * 5 + 1) % 62)
@@ -64,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "exported tiny OLMoE ({} params, {} steps) to {}",
         s.params,
         s.steps,
-        s.hf_dir.display()
+        hf_dir.display()
     );
     Ok(())
 }

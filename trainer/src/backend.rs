@@ -83,10 +83,10 @@ pub trait Backend<T: Float>: Send + Sync {
         v: &[T],
         s: AttnShape,
     );
-    /// `silu(gate) * up` ([`crate::ops::swiglu::forward`]).
-    fn swiglu_forward(&self, out: &mut [T], gate: &[T], up: &[T]);
-    /// SwiGLU backward ([`crate::ops::swiglu::backward`]).
-    fn swiglu_backward(&self, dgate: &mut [T], dup: &mut [T], dout: &[T], gate: &[T], up: &[T]);
+    /// `silu(gate) * up` over fused `[rows, 2f]` gate|up rows ([`crate::ops::swiglu::forward`]).
+    fn swiglu_forward(&self, out: &mut [T], gu: &[T], f: usize);
+    /// SwiGLU backward; overwrites `dgu` ([`crate::ops::swiglu::backward`]).
+    fn swiglu_backward(&self, dgu: &mut [T], dout: &[T], gu: &[T], f: usize);
     /// Router softmax with per-row log-sum-exp ([`crate::ops::router::softmax_forward`]).
     fn router_softmax_forward(&self, probs: &mut [T], lse: &mut [T], logits: &[T], e: usize);
     /// Softmax backward ([`crate::ops::router::softmax_backward`]).
@@ -233,11 +233,11 @@ impl<T: Float> Backend<T> for Cpu {
     ) {
         attention::backward(dq, dk, dv, dout, att, q, k, v, s)
     }
-    fn swiglu_forward(&self, out: &mut [T], gate: &[T], up: &[T]) {
-        swiglu::forward(out, gate, up)
+    fn swiglu_forward(&self, out: &mut [T], gu: &[T], f: usize) {
+        swiglu::forward(out, gu, f)
     }
-    fn swiglu_backward(&self, dgate: &mut [T], dup: &mut [T], dout: &[T], gate: &[T], up: &[T]) {
-        swiglu::backward(dgate, dup, dout, gate, up)
+    fn swiglu_backward(&self, dgu: &mut [T], dout: &[T], gu: &[T], f: usize) {
+        swiglu::backward(dgu, dout, gu, f)
     }
     fn router_softmax_forward(&self, probs: &mut [T], lse: &mut [T], logits: &[T], e: usize) {
         router::softmax_forward(probs, lse, logits, e)

@@ -24,6 +24,12 @@ pub struct ModelConfig {
     pub num_experts: usize,
     /// Experts chosen per token (top-k).
     pub num_experts_per_tok: usize,
+    /// Shared experts (DeepSeek-MoE / DeepSeek-V3 `n_shared_experts`): always-on SwiGLU
+    /// experts every token goes through, added unweighted to the routed output. They
+    /// are fused into one MLP of width `num_shared_experts * intermediate_size`, as
+    /// DeepSeek does. 0 (OLMoE) disables them; transformers' `OlmoeForCausalLM` has
+    /// none, so a model with shared experts cannot be exported to it.
+    pub num_shared_experts: usize,
     /// Renormalise the top-k routing weights to sum to one (OLMoE: false).
     pub norm_topk_prob: bool,
     /// RoPE base.
@@ -62,6 +68,7 @@ impl Default for ModelConfig {
             num_key_value_heads: 4,
             num_experts: 4,
             num_experts_per_tok: 2,
+            num_shared_experts: 0,
             norm_topk_prob: false,
             rope_theta: 10000.0,
             rms_norm_eps: 1e-5,
@@ -93,6 +100,11 @@ impl ModelConfig {
         self.hidden_size / self.num_attention_heads
     }
 
+    /// Hidden width of the fused shared-expert MLP (0 without shared experts).
+    pub fn shared_intermediate(&self) -> usize {
+        self.num_shared_experts * self.intermediate_size
+    }
+
     /// Width of the key/value projections.
     pub fn kv_dim(&self) -> usize {
         self.head_dim() * self.num_key_value_heads
@@ -104,19 +116,24 @@ impl ModelConfig {
         if self.vocab_size == 0 || self.hidden_size == 0 || self.intermediate_size == 0 {
             return bad("vocab_size, hidden_size and intermediate_size must be positive".into());
         }
-        if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
+        if self.num_attention_heads == 0
+            || !self.hidden_size.is_multiple_of(self.num_attention_heads)
+        {
             return bad(format!(
                 "hidden_size {} is not divisible by num_attention_heads {}",
                 self.hidden_size, self.num_attention_heads
             ));
         }
-        if self.head_dim() % 2 != 0 {
+        if !self.head_dim().is_multiple_of(2) {
             return bad(format!(
                 "head_dim {} must be even for RoPE",
                 self.head_dim()
             ));
         }
-        if self.num_key_value_heads == 0 || self.num_attention_heads % self.num_key_value_heads != 0
+        if self.num_key_value_heads == 0
+            || !self
+                .num_attention_heads
+                .is_multiple_of(self.num_key_value_heads)
         {
             return bad(format!(
                 "num_attention_heads {} is not a multiple of num_key_value_heads {}",

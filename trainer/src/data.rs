@@ -210,6 +210,36 @@ impl<'a> Loader<'a> {
     }
 }
 
+/// Entropy (nats) of the token unigram distribution over every document's tokens
+/// (without the EOS the packer adds between documents): the loss of a model that only
+/// knows token frequencies, the bar a trained model's loss is read against. `None` for
+/// a source without tokens.
+pub fn unigram_entropy(source: &dyn TokenSource) -> Result<Option<f64>, Error> {
+    let mut counts: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
+    let mut total = 0u64;
+    for i in 0..source.num_docs() {
+        let t = source
+            .tokens(i)
+            .map_err(|e| Error::Data(format!("document {i}: {e}")))?;
+        for &id in t.iter() {
+            *counts.entry(id).or_default() += 1;
+        }
+        total += t.len() as u64;
+    }
+    if total == 0 {
+        return Ok(None);
+    }
+    let n = total as f64;
+    // Sum in id order so the value does not depend on hash-map iteration order.
+    let mut c: Vec<(u32, u64)> = counts.into_iter().collect();
+    c.sort_unstable();
+    Ok(Some(
+        -c.iter()
+            .map(|&(_, k)| (k as f64 / n) * (k as f64 / n).ln())
+            .sum::<f64>(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,5 +340,19 @@ mod tests {
         let mut l = Loader::new(&Failing, Split::Train, 0, 0.0, 0).unwrap();
         let e = l.next_window(4).unwrap_err().to_string();
         assert!(e.contains("corrupt"), "{e}");
+    }
+
+    #[test]
+    fn unigram_entropy_of_a_known_distribution() {
+        let src = VecSource {
+            docs: vec![vec![1, 2], vec![3, 4], vec![]],
+        };
+        let h = unigram_entropy(&src).unwrap().unwrap();
+        assert!((h - 4f64.ln()).abs() < 1e-12);
+        let one = VecSource {
+            docs: vec![vec![7, 7, 7]],
+        };
+        assert_eq!(unigram_entropy(&one).unwrap(), Some(0.0));
+        assert_eq!(unigram_entropy(&VecSource::default()).unwrap(), None);
     }
 }

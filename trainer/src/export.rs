@@ -154,8 +154,24 @@ pub fn flat_from<T: Float>(
     Ok(flat)
 }
 
-/// Writes `dir/model.safetensors` and `dir/config.json` for transformers.
+/// Whether transformers' `OlmoeForCausalLM` can hold a model of this config: it has no
+/// shared experts, so such a model is refused rather than exported without them.
+pub fn exportable(cfg: &ModelConfig) -> Result<(), Error> {
+    if cfg.num_shared_experts > 0 {
+        return Err(Error::Config(format!(
+            "the model has {} shared expert(s), which transformers' OlmoeForCausalLM cannot \
+             load; its weights stay in the checkpoint (model.safetensors, \
+             mlp.shared_experts.* tensors)",
+            cfg.num_shared_experts
+        )));
+    }
+    Ok(())
+}
+
+/// Writes `dir/model.safetensors` and `dir/config.json` for transformers; refuses a
+/// model [`exportable`] rejects.
 pub fn export_hf<T: Float>(model: &Model<T>, dir: &Path) -> Result<(), Error> {
+    exportable(&model.cfg)?;
     let meta = BTreeMap::from([("format".to_string(), "pt".to_string())]);
     save_f32(
         &dir.join("model.safetensors"),
@@ -165,6 +181,24 @@ pub fn export_hf<T: Float>(model: &Model<T>, dir: &Path) -> Result<(), Error> {
     let cfg = serde_json::to_vec_pretty(&model.cfg.to_hf_json())
         .map_err(|e| Error::Format(e.to_string()))?;
     write_atomic(&dir.join("config.json"), &cfg)
+}
+
+/// Writes `dir/quarry.json`, joining an exported model folder to the run it came from:
+/// `{"kind": "quarry-export/1", "checkpoint": {"path", "step", "sha256"}, "model_sha256"}`,
+/// where `checkpoint.sha256` is the digest of the checkpoint's `model.safetensors` (the
+/// digest the run manifest lists) and `model_sha256` that of `dir/model.safetensors`
+/// (equal to it: export rewrites the same tensors with the same metadata).
+pub fn write_lineage(dir: &Path, checkpoint: &Path, step: u64) -> Result<(), Error> {
+    let (ck, _) = crate::manifest::file_sha256(&checkpoint.join("model.safetensors"))?;
+    let (own, _) = crate::manifest::file_sha256(&dir.join("model.safetensors"))?;
+    let v = serde_json::json!({
+        "kind": "quarry-export/1",
+        "checkpoint": {"path": checkpoint.display().to_string(), "step": step, "sha256": ck},
+        "model_sha256": own,
+    });
+    let mut js = serde_json::to_vec_pretty(&v).map_err(|e| Error::Format(e.to_string()))?;
+    js.push(b'\n');
+    write_atomic(&dir.join("quarry.json"), &js)
 }
 
 /// Loads parameters written by [`export_hf`] (or transformers' `save_pretrained` with
@@ -203,6 +237,22 @@ mod tests {
                 .unwrap();
         assert_eq!(cj["architectures"][0], "OlmoeForCausalLM");
         assert_eq!(cj["num_experts"], 4);
+    }
+
+    #[test]
+    fn shared_experts_are_refused_with_a_clear_error() {
+        let cfg = ModelConfig {
+            num_shared_experts: 1,
+            ..ModelConfig::default()
+        };
+        let m = Model::<f32>::new(cfg, 9).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let e = export_hf(&m, dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("shared expert") && e.contains("OlmoeForCausalLM"),
+            "{e}"
+        );
+        assert!(!dir.path().join("model.safetensors").exists());
     }
 
     #[test]

@@ -13,11 +13,13 @@ pub mod config;
 pub mod data;
 pub mod export;
 pub mod float;
+pub mod manifest;
 pub mod megatron;
 pub mod model;
 pub mod ops;
 pub mod optim;
 pub mod params;
+pub mod plot;
 pub mod rng;
 pub mod train;
 
@@ -28,10 +30,11 @@ pub use backend::{Backend, Cpu};
 pub use config::ModelConfig;
 pub use data::{TokenSource, VecSource};
 pub use float::Float;
+pub use manifest::{RunInputs, RunManifest};
 pub use megatron::MegatronSource;
 pub use model::{LossParts, Model};
 pub use params::ParamLayout;
-pub use train::{train, Summary, TrainConfig};
+pub use train::{train, train_with, Summary, TrainConfig};
 
 /// Errors of the trainer.
 #[derive(Debug, thiserror::Error)]

@@ -52,10 +52,13 @@ struct LayerActs<T> {
     w: Vec<T>,
     plan: Dispatch,
     xs: Vec<T>,
-    gate: Vec<T>,
-    up: Vec<T>,
+    /// Per sorted row, the expert's gate then up projection (`[n*k, 2f]`).
+    gu: Vec<T>,
     act: Vec<T>,
     ys: Vec<T>,
+    /// Shared-expert MLP on `h2` (empty without shared experts).
+    sh_gu: Vec<T>,
+    sh_act: Vec<T>,
 }
 
 #[derive(Debug, Default)]
@@ -163,6 +166,7 @@ impl<T: Float> Model<T> {
             c.intermediate_size,
         );
         let heads = c.num_attention_heads;
+        let fs = c.shared_intermediate();
         let layers = (0..c.num_hidden_layers)
             .map(|_| LayerActs {
                 h1: zeros(n * h),
@@ -185,10 +189,11 @@ impl<T: Float> Model<T> {
                 w: zeros(n * k),
                 plan: Dispatch::default(),
                 xs: zeros(n * k * h),
-                gate: zeros(n * k * f),
-                up: zeros(n * k * f),
+                gu: zeros(n * k * 2 * f),
                 act: zeros(n * k * f),
                 ys: zeros(n * k * h),
+                sh_gu: zeros(n * 2 * fs),
+                sh_act: zeros(n * fs),
             })
             .collect();
         self.acts = Acts {
@@ -272,6 +277,8 @@ impl<T: Float> Model<T> {
         let mut expert_load = Vec::with_capacity(cfg.num_hidden_layers);
         let mut tmp_q = zeros::<T>(n * c);
         let mut tmp_k = zeros::<T>(n * kvd);
+        let fs = cfg.shared_intermediate();
+        let mut sh_out = zeros::<T>(if fs > 0 { n * c } else { 0 });
         for (l, lo) in layout.layers.iter().enumerate() {
             let (before, after) = acts.resid.split_at_mut(l + 1);
             let (x_in, x_out) = (&before[l], &mut after[0]);
@@ -324,27 +331,10 @@ impl<T: Float> Model<T> {
                 }
                 let rows = r1 - r0;
                 let xs = &a.xs[r0 * c..r1 * c];
-                be.matmul_forward(
-                    &mut a.gate[r0 * f..r1 * f],
-                    xs,
-                    p(lo.gate[x], f * c),
-                    rows,
-                    c,
-                    f,
-                );
-                be.matmul_forward(
-                    &mut a.up[r0 * f..r1 * f],
-                    xs,
-                    p(lo.up[x], f * c),
-                    rows,
-                    c,
-                    f,
-                );
-                be.swiglu_forward(
-                    &mut a.act[r0 * f..r1 * f],
-                    &a.gate[r0 * f..r1 * f],
-                    &a.up[r0 * f..r1 * f],
-                );
+                // gate_proj and up_proj are adjacent in the buffer: one [2f, c] GEMM.
+                let gu = &mut a.gu[2 * r0 * f..2 * r1 * f];
+                be.matmul_forward(gu, xs, p(lo.gate[x], 2 * f * c), rows, c, 2 * f);
+                be.swiglu_forward(&mut a.act[r0 * f..r1 * f], gu, f);
                 be.matmul_forward(
                     &mut a.ys[r0 * c..r1 * c],
                     &a.act[r0 * f..r1 * f],
@@ -357,6 +347,15 @@ impl<T: Float> Model<T> {
             be.moe_combine(x_out, &a.ys, &a.w, &a.plan, c, k);
             for (o, &m) in x_out.iter_mut().zip(a.x_mid.iter()) {
                 *o += m;
+            }
+            // Shared experts: every token, unweighted, beside the routed ones.
+            if let Some(sh) = lo.shared {
+                be.matmul_forward(&mut a.sh_gu, &a.h2, p(sh.gate, 2 * fs * c), n, c, 2 * fs);
+                be.swiglu_forward(&mut a.sh_act, &a.sh_gu, fs);
+                be.matmul_forward(&mut sh_out, &a.sh_act, p(sh.down, c * fs), n, fs, c);
+                for (o, &s) in x_out.iter_mut().zip(sh_out.iter()) {
+                    *o += s;
+                }
             }
         }
         let last = &acts.resid[cfg.num_hidden_layers];
@@ -502,8 +501,7 @@ impl<T: Float> Model<T> {
             let mut dw = zeros::<T>(n * k);
             be.moe_combine_backward(&mut dys, &mut dw, &dres, &a.ys, &a.w, &a.plan, c, k);
             let mut dact = zeros::<T>(n * k * f);
-            let mut dgate = zeros::<T>(n * k * f);
-            let mut dup = zeros::<T>(n * k * f);
+            let mut dgu = zeros::<T>(n * k * 2 * f);
             let mut dxs = zeros::<T>(n * k * c);
             for x in 0..e {
                 let (r0, r1) = (a.plan.offsets[x], a.plan.offsets[x + 1]);
@@ -522,37 +520,49 @@ impl<T: Float> Model<T> {
                     f,
                     c,
                 );
-                be.swiglu_backward(
-                    &mut dgate[rf.clone()],
-                    &mut dup[rf.clone()],
-                    &dact[rf.clone()],
-                    &a.gate[rf.clone()],
-                    &a.up[rf.clone()],
-                );
+                let r2 = 2 * r0 * f..2 * r1 * f;
+                be.swiglu_backward(&mut dgu[r2.clone()], &dact[rf], &a.gu[r2.clone()], f);
                 be.matmul_backward(
                     Some(&mut dxs[rc.clone()]),
-                    g!(lo.gate[x], f * c),
-                    &dgate[rf.clone()],
-                    &a.xs[rc.clone()],
-                    p(lo.gate[x], f * c),
-                    rows,
-                    c,
-                    f,
-                );
-                be.matmul_backward(
-                    Some(&mut dxs[rc.clone()]),
-                    g!(lo.up[x], f * c),
-                    &dup[rf.clone()],
+                    g!(lo.gate[x], 2 * f * c),
+                    &dgu[r2],
                     &a.xs[rc],
-                    p(lo.up[x], f * c),
+                    p(lo.gate[x], 2 * f * c),
                     rows,
                     c,
-                    f,
+                    2 * f,
                 );
             }
-            drop((dact, dgate, dup, dys));
+            drop((dact, dgu, dys));
             let mut dh2 = zeros::<T>(n * c);
             be.moe_gather_backward(&mut dh2, &dxs, &a.plan, c, k);
+            drop(dxs);
+            if let Some(sh) = lo.shared {
+                let fs = cfg.shared_intermediate();
+                let mut dact = zeros::<T>(n * fs);
+                be.matmul_backward(
+                    Some(&mut dact),
+                    g!(sh.down, c * fs),
+                    &dres,
+                    &a.sh_act,
+                    p(sh.down, c * fs),
+                    n,
+                    fs,
+                    c,
+                );
+                let mut dgu = zeros::<T>(n * 2 * fs);
+                be.swiglu_backward(&mut dgu, &dact, &a.sh_gu, fs);
+                be.matmul_backward(
+                    Some(&mut dh2),
+                    g!(sh.gate, 2 * fs * c),
+                    &dgu,
+                    &a.h2,
+                    p(sh.gate, 2 * fs * c),
+                    n,
+                    c,
+                    2 * fs,
+                );
+            }
             let mut dprobs = zeros::<T>(n * e);
             be.router_topk_backward(&mut dprobs, &dw, &a.probs, &a.idx, e, k, cfg.norm_topk_prob);
             balance.backward(&mut dprobs, aux_scale);
@@ -773,6 +783,41 @@ mod tests {
             norm_topk_prob: true,
             ..tiny()
         });
+    }
+
+    #[test]
+    fn whole_model_gradcheck_shared_experts() {
+        gradcheck_model(ModelConfig {
+            num_shared_experts: 2,
+            ..tiny()
+        });
+    }
+
+    #[test]
+    fn shared_experts_change_the_output_and_zero_weights_remove_them() {
+        let cfg = ModelConfig {
+            num_shared_experts: 1,
+            ..tiny()
+        };
+        let tokens: Vec<u32> = (0..8).map(|i| (i * 3 % 11) as u32).collect();
+        let mut with = Model::<f64>::new(cfg.clone(), 6).unwrap();
+        let a = with.forward(&Cpu, &tokens, &tokens, 2, 4).unwrap().total;
+        // Zeroing the shared down projection must give exactly the plain model on the
+        // same routed weights: the shared branch is purely additive.
+        let mut plain = Model::<f64>::new(tiny(), 6).unwrap();
+        for e in &plain.layout.entries {
+            let src = with.layout.get(&e.name).unwrap().range();
+            plain.params[e.range()].copy_from_slice(&with.params[src]);
+        }
+        let b = plain.forward(&Cpu, &tokens, &tokens, 2, 4).unwrap().total;
+        assert!((a - b).abs() > 1e-9, "shared experts had no effect");
+        for e in with.layout.entries.clone() {
+            if e.name.contains("shared_experts.down_proj") {
+                with.params[e.range()].iter_mut().for_each(|x| *x = 0.0);
+            }
+        }
+        let z = with.forward(&Cpu, &tokens, &tokens, 2, 4).unwrap().total;
+        assert_eq!(z, b);
     }
 
     #[test]

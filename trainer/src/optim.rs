@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use rayon::prelude::*;
+
 use crate::float::Float;
 use crate::params::{ParamKind, ParamLayout};
 
@@ -86,7 +88,25 @@ pub fn lr_at(cfg: &AdamWConfig, step: u64, total: u64) -> f64 {
 
 /// L2 norm of all gradients (summed in f64, in buffer order: deterministic).
 pub fn grad_norm<T: Float>(grads: &[T]) -> f64 {
-    grads.iter().map(|g| g.f64() * g.f64()).sum::<f64>().sqrt()
+    // Fixed chunks summed with interleaved partials, then the chunk sums in order: the
+    // same bits for any thread count, and not one long dependency chain.
+    let partial: Vec<f64> = grads
+        .par_chunks(1 << 14)
+        .map(|c| {
+            let mut acc = [0f64; 8];
+            let mut it = c.chunks_exact(8);
+            for x in &mut it {
+                for (a, &g) in acc.iter_mut().zip(x) {
+                    *a += g.f64() * g.f64();
+                }
+            }
+            for (a, &g) in acc.iter_mut().zip(it.remainder()) {
+                *a += g.f64() * g.f64();
+            }
+            acc.iter().sum::<f64>()
+        })
+        .collect();
+    partial.iter().sum::<f64>().sqrt()
 }
 
 /// Scales gradients as `torch.nn.utils.clip_grad_norm_` does; returns the norm before clipping.
@@ -96,7 +116,9 @@ pub fn clip_grad_norm<T: Float>(grads: &mut [T], max_norm: f64) -> f64 {
         let coef = (max_norm / (norm + 1e-6)).min(1.0);
         if coef < 1.0 {
             let c = T::of(coef);
-            grads.iter_mut().for_each(|g| *g *= c);
+            grads
+                .par_chunks_mut(1 << 15)
+                .for_each(|x| x.iter_mut().for_each(|g| *g *= c));
         }
     }
     norm
@@ -147,15 +169,24 @@ impl<T: Float> AdamW<T> {
         );
         for (range, decays) in &self.groups {
             let shrink = T::of(1.0 - lr * if *decays { cfg.weight_decay } else { 0.0 });
-            for i in range.clone() {
-                let g = grads[i];
-                params[i] *= shrink;
-                let m0 = self.m[i];
-                self.m[i] = m0 + b1w * (g - m0);
-                self.v[i] = self.v[i] * b2 + b2w * g * g;
-                let denom = self.v[i].sqrt() / bc2_sqrt + eps;
-                params[i] -= step_size * (self.m[i] / denom);
-            }
+            // Elementwise, so chunks on threads give the same bits; slices (not indices)
+            // so the loop vectorises.
+            const CHUNK: usize = 1 << 15;
+            let r = range.clone();
+            params[r.clone()]
+                .par_chunks_mut(CHUNK)
+                .zip(grads[r.clone()].par_chunks(CHUNK))
+                .zip(self.m[r.clone()].par_chunks_mut(CHUNK))
+                .zip(self.v[r].par_chunks_mut(CHUNK))
+                .for_each(|(((p, g), m), v)| {
+                    for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
+                        *p *= shrink;
+                        *m = *m + b1w * (g - *m);
+                        *v = *v * b2 + b2w * g * g;
+                        let denom = v.sqrt() / bc2_sqrt + eps;
+                        *p -= step_size * (*m / denom);
+                    }
+                });
         }
     }
 }

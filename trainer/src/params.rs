@@ -69,12 +69,28 @@ pub struct LayerOffsets {
     pub ln2: usize,
     /// `mlp.gate.weight` (router)
     pub router: usize,
-    /// Per expert: `mlp.experts.{e}.gate_proj.weight`
+    /// Per expert: `mlp.experts.{e}.gate_proj.weight`, immediately followed by its
+    /// `up_proj.weight` (the model multiplies by both as one `[2f, hidden]` matrix)
     pub gate: Vec<usize>,
     /// Per expert: `mlp.experts.{e}.up_proj.weight`
     pub up: Vec<usize>,
     /// Per expert: `mlp.experts.{e}.down_proj.weight`
     pub down: Vec<usize>,
+    /// Shared experts, fused (`mlp.shared_experts.{gate,up,down}_proj.weight`, the
+    /// DeepSeek-V3 names), when the config has any.
+    pub shared: Option<SharedOffsets>,
+}
+
+/// Offsets of the fused shared-expert MLP of one block.
+#[derive(Debug, Clone, Copy)]
+pub struct SharedOffsets {
+    /// `mlp.shared_experts.gate_proj.weight`, `[fs, hidden]`, immediately followed by
+    /// `up_proj` (one `[2fs, hidden]` GEMM)
+    pub gate: usize,
+    /// `mlp.shared_experts.up_proj.weight`, `[fs, hidden]`
+    pub up: usize,
+    /// `mlp.shared_experts.down_proj.weight`, `[hidden, fs]`
+    pub down: usize,
 }
 
 /// Ordered (name, shape) list over one flat buffer.
@@ -159,6 +175,21 @@ impl ParamLayout {
                     ParamKind::Matrix,
                 ));
             }
+            let fs = cfg.shared_intermediate();
+            let shared = (fs > 0).then(|| {
+                let mut sh = |n: &str, shape: &[usize]| {
+                    b.push(
+                        &format!("{p}.mlp.shared_experts.{n}.weight"),
+                        shape,
+                        ParamKind::Matrix,
+                    )
+                };
+                SharedOffsets {
+                    gate: sh("gate_proj", &[fs, c]),
+                    up: sh("up_proj", &[fs, c]),
+                    down: sh("down_proj", &[c, fs]),
+                }
+            });
             let ln1 = b.push(
                 &format!("{p}.input_layernorm.weight"),
                 &[c],
@@ -169,6 +200,9 @@ impl ParamLayout {
                 &[c],
                 ParamKind::Norm,
             );
+            // The model runs gate_proj and up_proj as one [2f, c] GEMM over both.
+            debug_assert!((0..e).all(|x| up[x] == gate[x] + f * c));
+            debug_assert!(shared.is_none_or(|s| s.up == s.gate + fs * c));
             layers.push(LayerOffsets {
                 ln1,
                 wq,
@@ -182,6 +216,7 @@ impl ParamLayout {
                 gate,
                 up,
                 down,
+                shared,
             });
         }
         let final_norm = b.push("model.norm.weight", &[c], ParamKind::Norm);
@@ -259,5 +294,28 @@ mod tests {
         );
         // 2 layers x (4 attn mats + 2 qk norms + router + 4 experts x 3 + 2 norms) + embed + norm + head
         assert_eq!(l.entries.len(), 2 * (4 + 2 + 1 + 12 + 2) + 3);
+        assert!(l.layers[0].shared.is_none());
+    }
+
+    #[test]
+    fn shared_experts_are_one_fused_mlp_per_layer() {
+        let cfg = ModelConfig {
+            num_shared_experts: 2,
+            ..ModelConfig::default()
+        };
+        let l = ParamLayout::olmoe(&cfg);
+        let plain = ParamLayout::olmoe(&ModelConfig::default());
+        assert_eq!(l.total - plain.total, 2 * 3 * 32 * 32);
+        let g = l
+            .get("model.layers.1.mlp.shared_experts.gate_proj.weight")
+            .unwrap();
+        assert_eq!(g.shape, vec![32, 32]);
+        assert_eq!(g.offset, l.layers[1].shared.unwrap().gate);
+        assert_eq!(
+            l.get("model.layers.0.mlp.shared_experts.down_proj.weight")
+                .unwrap()
+                .shape,
+            vec![32, 32]
+        );
     }
 }

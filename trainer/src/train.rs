@@ -3,7 +3,9 @@
 //! Per step: `grad_accum` micro-batches of `micro_batch x seq_len` tokens, gradients
 //! averaged, clipped to `grad_clip`, one AdamW update at the scheduled learning rate.
 //! Writes `metrics.jsonl` (one JSON object per step or eval), checkpoints under
-//! `checkpoints/`, and the final model for transformers under `hf/`. With `resume`,
+//! `checkpoints/`, the final model for transformers under `hf/`, the loss-curve plot
+//! (`loss.svg`, `loss.png`) and the lineage manifest (`manifest.json`, see
+//! [`crate::manifest`]); plot and manifest are refreshed at every checkpoint. With `resume`,
 //! a run continues from `checkpoints/latest` and reproduces the uninterrupted loss
 //! curve bit for bit.
 
@@ -16,8 +18,9 @@ use serde::{Deserialize, Serialize};
 use crate::backend::Cpu;
 use crate::checkpoint::{self, TrainState};
 use crate::config::ModelConfig;
-use crate::data::{Loader, Split, TokenSource};
+use crate::data::{unigram_entropy, Loader, Split, TokenSource};
 use crate::export::{export_hf, write_atomic};
+use crate::manifest::{RunInputs, RunManifest};
 use crate::model::{shift_targets, Model};
 use crate::optim::{clip_grad_norm, lr_at, AdamW, AdamWConfig};
 use crate::Error;
@@ -143,10 +146,15 @@ pub struct Summary {
     pub final_eval_loss: Option<f64>,
     /// Mean throughput of this invocation.
     pub tokens_per_s: f64,
-    /// Directory with the transformers-loadable model.
-    pub hf_dir: PathBuf,
+    /// Directory with the transformers-loadable model (`None` when the architecture has
+    /// no transformers equivalent: shared experts).
+    pub hf_dir: Option<PathBuf>,
     /// Parameter count.
     pub params: usize,
+    /// Entropy (nats) of the data's unigram distribution, the bar the loss is read against.
+    pub unigram_entropy: Option<f64>,
+    /// The run manifest.
+    pub manifest: PathBuf,
 }
 
 fn eval_loss(
@@ -188,12 +196,35 @@ fn truncate_metrics(path: &Path, step: u64) -> Result<(), Error> {
     write_atomic(path, kept.as_bytes())
 }
 
-/// Trains a model on `source`, writing metrics, checkpoints and the final HF export
-/// under `out_dir`.
+/// The last training loss and eval loss logged in `metrics.jsonl` text.
+fn last_losses(text: &str) -> (Option<f64>, Option<f64>) {
+    let (mut train, mut eval) = (None, None);
+    for v in text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    {
+        train = v["loss"].as_f64().or(train);
+        eval = v["eval_loss"].as_f64().or(eval);
+    }
+    (train, eval)
+}
+
+/// Trains a model on `source`, writing metrics, checkpoints, the plot, the manifest
+/// (without named inputs) and the final HF export under `out_dir`.
 pub fn train(
     config: TrainConfig,
     source: &dyn TokenSource,
     out_dir: &Path,
+) -> Result<Summary, Error> {
+    train_with(config, source, out_dir, &RunInputs::default())
+}
+
+/// [`train`], naming the tokenizer, shards and build in the manifest.
+pub fn train_with(
+    config: TrainConfig,
+    source: &dyn TokenSource,
+    out_dir: &Path,
+    inputs: &RunInputs,
 ) -> Result<Summary, Error> {
     config.validate()?;
     let cfg = &config;
@@ -240,6 +271,25 @@ pub fn train(
     if resumed_from.is_none() && metrics_path.exists() {
         std::fs::remove_file(&metrics_path).map_err(|e| Error::io("remove old metrics", e))?;
     }
+    let entropy = unigram_entropy(source)?;
+    let mut manifest = RunManifest::new(inputs, cfg.identity(), entropy);
+    let (mut final_loss, mut final_eval) = (None, None);
+    if resumed_from.is_some() {
+        // Keep the history of checkpoints up to the resume point, and the losses the
+        // (truncated) log ends with.
+        if let Some(old) = RunManifest::read(out_dir)? {
+            manifest.checkpoints = old.checkpoints;
+            manifest.checkpoints.retain(|c| c.step <= step);
+        }
+        if metrics_path.exists() {
+            let text = std::fs::read_to_string(&metrics_path)
+                .map_err(|e| Error::io(format!("read {}", metrics_path.display()), e))?;
+            (final_loss, final_eval) = last_losses(&text);
+        }
+        manifest.final_state.step = step;
+        manifest.final_state.train_loss = final_loss;
+        manifest.final_state.eval_loss = final_eval;
+    }
     let mut metrics = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -254,7 +304,7 @@ pub fn train(
     let end = cfg.stop_at.unwrap_or(cfg.steps).min(cfg.steps);
     let started = Instant::now();
     let tokens_at_start = tokens;
-    let (mut final_loss, mut final_eval) = (None, None);
+    let mut ran_loss = None;
     while step < end {
         let t0 = Instant::now();
         let lr = lr_at(&cfg.optim, step, cfg.steps);
@@ -293,6 +343,7 @@ pub fn train(
         let step_tokens = (b * t * cfg.grad_accum) as u64;
         tokens += step_tokens;
         final_loss = Some(loss);
+        ran_loss = Some(loss);
         let assigned = (b * t * cfg.grad_accum * cfg.model.num_experts_per_tok) as f64;
         let load_frac: Vec<Vec<f64>> = load
             .iter()
@@ -323,22 +374,42 @@ pub fn train(
                 data: train_data.pos(),
                 config_toml: cfg.identity(),
             };
-            checkpoint::save(&ckpt_root, &model, &opt, &st, cfg.keep_checkpoints)?;
+            let dir = checkpoint::save(&ckpt_root, &model, &opt, &st, cfg.keep_checkpoints)?;
+            let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            manifest.add_checkpoint(out_dir, step, &format!("checkpoints/{name}"))?;
+            manifest.final_state.step = step;
+            manifest.final_state.train_loss = final_loss;
+            manifest.final_state.eval_loss = final_eval;
+            crate::plot::write_loss_plot(out_dir)?;
+            manifest.write(out_dir)?;
         }
         tracing::info!(step, loss, lr, gnorm, "step");
     }
-    let hf_dir = out_dir.join("hf");
-    export_hf(&model, &hf_dir)?;
+    let hf_dir = if crate::export::exportable(&cfg.model).is_ok() {
+        let hf_dir = out_dir.join("hf");
+        export_hf(&model, &hf_dir)?;
+        if let Some(last) = checkpoint::latest(&ckpt_root)? {
+            crate::export::write_lineage(&hf_dir, &last, step)?;
+        }
+        Some(hf_dir)
+    } else {
+        tracing::warn!("shared experts: no transformers export (checkpoints hold the weights)");
+        None
+    };
+    crate::plot::write_loss_plot(out_dir)?;
+    manifest.write(out_dir)?;
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     Ok(Summary {
         steps: step,
         tokens,
         resumed_from,
-        final_loss,
+        final_loss: ran_loss,
         final_eval_loss: final_eval,
         tokens_per_s: (tokens - tokens_at_start) as f64 / secs,
         hf_dir,
         params: model.layout.total,
+        unigram_entropy: entropy,
+        manifest: out_dir.join("manifest.json"),
     })
 }
 
@@ -458,6 +529,65 @@ mod tests {
             .map(|x| x.as_f64().unwrap())
             .sum();
         assert!((sum - 1.0).abs() < 1e-3);
+        // Plot and manifest: the manifest's digests are the files' digests.
+        assert!(dir.path().join("loss.svg").exists() && dir.path().join("loss.png").exists());
+        let m = RunManifest::read(dir.path()).unwrap().unwrap();
+        assert_eq!(m.kind, crate::manifest::KIND);
+        assert_eq!(m.final_state.step, 30);
+        assert_eq!(m.final_state.train_loss, Some(last));
+        assert_eq!(m.final_state.eval_loss, s.final_eval_loss);
+        assert_eq!(m.final_state.unigram_entropy, s.unigram_entropy);
+        assert!(s.unigram_entropy.unwrap() > 1.0);
+        assert_eq!(m.checkpoints.len(), 1);
+        let ck = dir.path().join(&m.checkpoints[0].path);
+        let (digest, _) = crate::manifest::file_sha256(&ck.join("model.safetensors")).unwrap();
+        assert_eq!(m.checkpoints[0].sha256, digest);
+        let (hf, _) =
+            crate::manifest::file_sha256(&dir.path().join("hf/model.safetensors")).unwrap();
+        assert_eq!(hf, digest, "export and checkpoint weights differ");
+        let q: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("hf/quarry.json")).unwrap())
+                .unwrap();
+        assert_eq!(q["checkpoint"]["sha256"], digest.as_str());
+        let (metrics, _) = crate::manifest::file_sha256(&dir.path().join("metrics.jsonl")).unwrap();
+        assert_eq!(m.metrics.sha256, metrics);
+        assert_eq!(
+            m.config,
+            TrainConfig {
+                steps: 30,
+                checkpoint_every: 0,
+                eval_every: 10,
+                ..TrainConfig::default()
+            }
+            .identity()
+        );
+    }
+
+    #[test]
+    fn shared_experts_train_without_an_hf_export() {
+        let src = corpus(40);
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = TrainConfig {
+            model: ModelConfig {
+                num_shared_experts: 1,
+                ..ModelConfig::default()
+            },
+            steps: 3,
+            checkpoint_every: 0,
+            ..TrainConfig::default()
+        };
+        let s = train(cfg, &src, dir.path()).unwrap();
+        assert!(s.final_loss.unwrap().is_finite());
+        assert!(s.hf_dir.is_none() && !dir.path().join("hf").exists());
+        let m = RunManifest::read(dir.path()).unwrap().unwrap();
+        assert_eq!(m.checkpoints.len(), 1);
+        let t = crate::export::load_all(
+            &dir.path()
+                .join(&m.checkpoints[0].path)
+                .join("model.safetensors"),
+        )
+        .unwrap();
+        assert!(t.contains_key("model.layers.1.mlp.shared_experts.down_proj.weight"));
     }
 
     #[test]
@@ -483,6 +613,14 @@ mod tests {
         std::fs::write(ck.join("latest"), "step_00000003").unwrap();
         let s = train(small(), &src, b.path()).unwrap();
         assert_eq!(s.resumed_from, Some(3));
+        // The manifest's history is the uninterrupted run's: same checkpoints, digests and
+        // end state (metrics bytes differ: they log wall-clock tokens/s).
+        let (ma, mb) = (
+            RunManifest::read(a.path()).unwrap().unwrap(),
+            RunManifest::read(b.path()).unwrap().unwrap(),
+        );
+        assert_eq!(ma.checkpoints, mb.checkpoints);
+        assert_eq!(ma.final_state, mb.final_state);
         assert_eq!(losses(a.path()), losses(b.path()));
         assert_eq!(losses(a.path()).len(), 6);
         let pa = std::fs::read(a.path().join("hf/model.safetensors")).unwrap();

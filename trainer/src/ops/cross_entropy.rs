@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use crate::float::Float;
+use crate::float::{self, Float};
 
 /// Target value meaning "no loss at this position".
 pub const IGNORE: u32 = u32::MAX;
@@ -19,15 +19,19 @@ pub fn forward<T: Float>(
         .par_iter_mut()
         .zip(logits.par_chunks(v))
         .zip(targets.par_iter())
-        .for_each(|((l, x), &y)| {
-            if y == IGNORE {
-                *l = T::zero();
-                return;
-            }
-            let mx = x.iter().fold(T::neg_infinity(), |a, &b| a.max(b));
-            let z = x.iter().map(|&xi| (xi - mx).exp()).sum::<T>();
-            *l = mx + z.ln() - x[y as usize];
-        });
+        .for_each_init(
+            || vec![T::zero(); v],
+            |buf, ((l, x), &y)| {
+                if y == IGNORE {
+                    *l = T::zero();
+                    return;
+                }
+                let mx = float::max(x);
+                buf.copy_from_slice(x);
+                float::exp_shifted(buf, mx);
+                *l = mx + float::sum(buf).ln() - x[y as usize];
+            },
+        );
     let valid = targets.iter().filter(|&&y| y != IGNORE).count();
     // Sum in f64, in row order, for a thread-count independent mean.
     let total: f64 = losses.iter().map(|l| l.f64()).sum();
@@ -53,11 +57,11 @@ pub fn backward<T: Float>(dlogits: &mut [T], logits: &[T], targets: &[u32], v: u
                 d.iter_mut().for_each(|g| *g = T::zero());
                 return;
             }
-            let mx = x.iter().fold(T::neg_infinity(), |a, &b| a.max(b));
-            let z = x.iter().map(|&xi| (xi - mx).exp()).sum::<T>();
-            for (g, &xi) in d.iter_mut().zip(x) {
-                *g = (xi - mx).exp() / z * scale;
-            }
+            let mx = float::max(x);
+            d.copy_from_slice(x);
+            float::exp_shifted(d, mx);
+            let f = scale / float::sum(d);
+            d.iter_mut().for_each(|g| *g *= f);
             d[y as usize] -= scale;
         });
 }
