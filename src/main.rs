@@ -52,6 +52,8 @@ enum Command {
     Models(cmd::models::Args),
     /// List the stage types a recipe may use.
     Stages(cmd::stages::Args),
+    /// Common Crawl: list a crawl's files, fetch slices of it (resumable, retried).
+    Cc(cmd::cc::Args),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd::export::run(a),
         Command::Models(a) => cmd::models::run(a),
         Command::Stages(a) => cmd::stages::run(a),
+        Command::Cc(a) => cmd::cc::run(a),
     };
     match result {
         Ok(code) => code,
