@@ -115,6 +115,8 @@ fn main() {
         r,
     ));
     let _ = std::fs::remove_file(&path);
+    let bench_dir = Location::parse(&format!("s3://{bucket}/bench")).expect("location");
+    let _ = storage::delete_prefix(&bench_dir, &format!("{}-", std::process::id()));
 
     println!("\n{mb} MB object, MB/s (10^6 bytes/s)\n");
     println!("| target | mode | write MB/s | read MB/s |");
