@@ -128,10 +128,9 @@ impl Target {
                     Some(p) => p.to_path_buf(),
                     None => match std::env::var_os("QUARRY_STAGING") {
                         Some(p) => PathBuf::from(p),
-                        None => std::env::temp_dir().join("quarry-staging").join(
-                            hex::encode(Sha256::digest(loc.to_string().as_bytes()))[..16]
-                                .to_string(),
-                        ),
+                        None => std::env::temp_dir()
+                            .join("quarry-staging")
+                            .join(&hex::encode(Sha256::digest(loc.to_string().as_bytes()))[..16]),
                     },
                 };
                 Ok(Target {

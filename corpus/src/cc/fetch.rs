@@ -84,6 +84,9 @@ pub struct FetchReport {
     pub manifest: PathBuf,
 }
 
+/// Per file: its listing path and the download's outcome (`true`: it was already complete).
+type Outcome = (String, Result<(FetchedFile, bool), String>);
+
 #[derive(Default)]
 struct Stats {
     received: AtomicU64,
@@ -121,22 +124,21 @@ pub fn fetch_paths(
             _ => todo.push(p.clone()),
         }
     }
-    let results: Vec<(String, Result<(FetchedFile, bool), String>)> = crate::storage::io_runtime()
-        .block_on(async {
-            futures::stream::iter(todo.into_iter().map(|p| {
-                let url = object_url(base, &p);
-                let dest = out.join(&p);
-                let stats = stats.clone();
-                let opts = opts.clone();
-                async move {
-                    let r = fetch_one(&p, &url, &dest, &opts, &stats).await;
-                    (p, r)
-                }
-            }))
-            .buffer_unordered(opts.jobs.max(1))
-            .collect()
-            .await
-        });
+    let results: Vec<Outcome> = crate::storage::io_runtime().block_on(async {
+        futures::stream::iter(todo.into_iter().map(|p| {
+            let url = object_url(base, &p);
+            let dest = out.join(&p);
+            let stats = stats.clone();
+            let opts = opts.clone();
+            async move {
+                let r = fetch_one(&p, &url, &dest, &opts, &stats).await;
+                (p, r)
+            }
+        }))
+        .buffer_unordered(opts.jobs.max(1))
+        .collect()
+        .await
+    });
     let total = results.len() + report.already;
     let mut failed = Vec::new();
     for (p, r) in results {
