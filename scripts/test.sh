@@ -23,10 +23,9 @@ if command -v python3 >/dev/null 2>&1; then
   fi
 fi
 
-# An S3-compatible server for the s3:// reader tests (moto's server, started by the tests themselves).
-if ! command -v moto_server >/dev/null 2>&1; then
-  python3 -m pip install --quiet --disable-pip-version-check "moto[server]" || echo "moto not installed; S3 tests will be skipped" >&2
-fi
+# A real S3-compatible server (s3s-fs, built once from crates.io into ~/.cache/quarry) for the S3
+# tests (tests/s3.rs); this exports QUARRY_S3_ENDPOINT and the AWS_* variables the tests use.
+eval "$(bash scripts/s3/s3_up.sh --print-env)"
 
 # A one-node Slurm cluster for tests/slurm.rs (installs slurm + munge from Debian when missing, starts
 # the daemons by hand). Its failure does not stop the suite, but is loud, and the Slurm test then skips.

@@ -56,6 +56,8 @@ enum Command {
     Launch(cmd::launch::Args),
     /// Progress and failures of a launched run, from its completion markers (and squeue).
     Status(cmd::status::Args),
+    /// Common Crawl: list a crawl's files, fetch slices of it (resumable, retried).
+    Cc(cmd::cc::Args),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
         Command::Stages(a) => cmd::stages::run(a),
         Command::Launch(a) => cmd::launch::run(a),
         Command::Status(a) => cmd::status::run(a),
+        Command::Cc(a) => cmd::cc::run(a),
     };
     match result {
         Ok(code) => code,

@@ -30,6 +30,7 @@ pub use step::{SideOutput, Step, StepFactory, StepRegistry, TaskContext, Verdict
 pub mod read;
 pub mod sample;
 pub use read::{ReadItem, RecordError};
+pub mod cc;
 pub mod manifest;
 pub mod recipe;
 pub mod runtime;

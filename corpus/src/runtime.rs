@@ -16,6 +16,13 @@
 //! only on that document), and written in read order. So output bytes do not depend on thread count.
 //! A task whose marker exists is skipped on rerun; a task that was killed has no marker, so it is
 //! redone from scratch, after removing whatever shards it had renamed into place.
+//!
+//! An output path may be `s3://bucket/prefix`. Tasks then write exactly as above into a local
+//! staging folder (`RunOptions::staging`, `QUARRY_STAGING`, or a folder under the system temp dir
+//! named after the URL), and each finished task is published to the bucket in a safe order: its
+//! shards and side outputs, then its manifest, then its marker last. Markers are looked up on the
+//! bucket, so a rerun (on any machine) skips what is finished there; the staged copies of a
+//! published task are removed.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -31,7 +38,10 @@ use crate::manifest::{
 use crate::read::{open_documents, ReadItem};
 use crate::recipe::Recipe;
 use crate::step::{Step, StepRegistry, TaskContext, Verdict};
-use crate::storage::{list_inputs, sha256_file, write_atomic, InputFile};
+use crate::storage::{
+    delete_prefix, list_inputs, put_bytes, put_file, read_opt, sha256_file, write_atomic,
+    InputFile, Location,
+};
 use crate::write::RollingWriter;
 
 /// Errors that stop a run (record-level problems are counted instead).
@@ -94,6 +104,65 @@ pub struct RunOptions {
     pub force: bool,
     /// Draw progress bars on the terminal.
     pub progress: bool,
+    /// Local staging folder when the output is on S3 [default: `QUARRY_STAGING`, else a folder
+    /// under the system temp dir named after the output URL].
+    pub staging: Option<PathBuf>,
+}
+
+/// Where a run's files go: always written into `local` first; published to `remote` when set.
+#[derive(Debug, Clone)]
+struct Target {
+    local: PathBuf,
+    remote: Option<Location>,
+}
+
+impl Target {
+    fn new(path: &str, staging: Option<&Path>) -> Result<Target, RunError> {
+        match Location::parse(path)? {
+            Location::Local(p) => Ok(Target {
+                local: p,
+                remote: None,
+            }),
+            loc @ Location::S3 { .. } => {
+                let local = match staging {
+                    Some(p) => p.to_path_buf(),
+                    None => match std::env::var_os("QUARRY_STAGING") {
+                        Some(p) => PathBuf::from(p),
+                        None => std::env::temp_dir()
+                            .join("quarry-staging")
+                            .join(&hex::encode(Sha256::digest(loc.to_string().as_bytes()))[..16]),
+                    },
+                };
+                Ok(Target {
+                    local,
+                    remote: Some(loc),
+                })
+            }
+            Location::Http(u) => Err(RunError::Io {
+                path: u,
+                source: std::io::Error::other(
+                    "outputs go to a local folder or s3://bucket/prefix, not http(s)",
+                ),
+            }),
+        }
+    }
+
+    /// The task's marker text, if the task is finished (on the bucket when remote).
+    fn marker(&self, task: usize) -> Result<Option<String>, RunError> {
+        match &self.remote {
+            None => Ok(std::fs::read_to_string(marker_path(&self.local, task)).ok()),
+            Some(r) => Ok(read_opt(&r.join(&marker_rel(task)))?
+                .map(|b| String::from_utf8_lossy(&b).into_owned())),
+        }
+    }
+
+    /// The published location of a file written below the staging folder.
+    fn published(&self, local: &str) -> Option<(PathBuf, Location)> {
+        let r = self.remote.as_ref()?;
+        let rel = Path::new(local).strip_prefix(&self.local).ok()?;
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        Some((PathBuf::from(local), r.join(&rel)))
+    }
 }
 
 /// What a run did.
@@ -174,8 +243,8 @@ impl Pipeline {
         Ok(steps)
     }
 
-    fn out_dir(&self) -> PathBuf {
-        PathBuf::from(&self.recipe.output.path)
+    fn target(&self, opts: &RunOptions) -> Result<Target, RunError> {
+        Target::new(&self.recipe.output.path, opts.staging.as_deref())
     }
 
     /// Runs the tasks asked for, then merges manifests if every task is finished.
@@ -187,17 +256,16 @@ impl Pipeline {
             Some(t) => vec![t],
             None => (0..tasks).collect(),
         };
-        let out = self.out_dir();
+        let target = self.target(opts)?;
         let mut outcome = RunOutcome::default();
         let sha = self.recipe_sha();
         for &task in &which {
-            let marker = marker_path(&out, task);
             if !opts.force {
-                if let Ok(found) = std::fs::read_to_string(&marker) {
+                if let Some(found) = target.marker(task)? {
                     let found = found.trim().to_string();
                     if found != sha {
                         return Err(RunError::OtherRecipe {
-                            out: out.display().to_string(),
+                            out: self.recipe.output.path.clone(),
                             task,
                             found,
                         });
@@ -208,32 +276,35 @@ impl Pipeline {
                 }
             }
             let mine: Vec<InputFile> = inputs.iter().skip(task).step_by(tasks).cloned().collect();
-            let m = self.run_task(task, tasks, &mine, opts.progress)?;
+            let m = self.run_task(&target, task, tasks, &mine, opts.progress)?;
             outcome.ran.push(task);
             outcome.manifests.push(m);
         }
-        outcome.merged = self.merge_if_complete(tasks)?;
+        outcome.merged = self.merge_if_complete(&target, tasks)?;
         Ok(outcome)
     }
 
     fn run_task(
         &self,
+        target: &Target,
         task: usize,
         tasks: usize,
         inputs: &[InputFile],
         progress: bool,
     ) -> Result<TaskManifest, RunError> {
         let started = Instant::now();
-        let out = self.out_dir();
+        let out = target.local.clone();
         let shard_dir = out.join("shards");
         std::fs::create_dir_all(&shard_dir).map_err(io_err(&shard_dir))?;
         let marker = marker_path(&out, task);
         let _ = std::fs::remove_file(&marker);
-        clean_task_outputs(
-            &shard_dir,
-            &RollingWriter::task_prefix(&self.recipe.output.prefix, task),
-        )
-        .map_err(io_err(&shard_dir))?;
+        let task_prefix = RollingWriter::task_prefix(&self.recipe.output.prefix, task);
+        clean_task_outputs(&shard_dir, &task_prefix).map_err(io_err(&shard_dir))?;
+        if let Some(r) = &target.remote {
+            // A redone task first withdraws its marker, then what an earlier attempt uploaded.
+            delete_prefix(&r.join("_markers"), &format!("task-{task:05}."))?;
+            delete_prefix(&r.join("shards"), &task_prefix)?;
+        }
 
         let ctx = TaskContext {
             task,
@@ -359,26 +430,78 @@ impl Pipeline {
         manifest.wall_seconds = started.elapsed().as_secs_f64();
         manifest.peak_rss_bytes = peak_rss_bytes();
         manifest.check()?;
+        // Files to publish, in order, and the manifest naming them where they will be.
+        let mut publish = Vec::new();
+        if target.remote.is_some() {
+            for o in manifest
+                .outputs
+                .iter_mut()
+                .chain(manifest.side_outputs.iter_mut())
+            {
+                if let Some((local, remote)) = target.published(&o.path) {
+                    o.path = remote.to_string();
+                    publish.push((local, remote));
+                }
+            }
+        }
         let mpath = task_manifest_path(&out, task);
         let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
         write_atomic(&mpath, &json).map_err(io_err(&mpath))?;
         let _ = std::fs::remove_dir_all(&ctx.scratch);
-        // The marker is written last: its presence means every output above is complete.
-        write_atomic(&marker, format!("{}\n", manifest.recipe.sha256).as_bytes())
-            .map_err(io_err(&marker))?;
+        let marker_text = format!("{}\n", manifest.recipe.sha256);
+        match &target.remote {
+            None => {
+                // The marker is written last: its presence means every output above is complete.
+                write_atomic(&marker, marker_text.as_bytes()).map_err(io_err(&marker))?;
+            }
+            Some(r) => {
+                // Data, then the manifest, then the marker: a marker on the bucket vouches for
+                // objects that are all there (S3 shows an object only once it is complete).
+                for (local, remote) in &publish {
+                    put_file(local, remote)?;
+                }
+                put_bytes(&r.join(&manifest_rel(task)), &json)?;
+                put_bytes(&r.join(&marker_rel(task)), marker_text.as_bytes())?;
+                for (local, _) in &publish {
+                    let _ = std::fs::remove_file(local);
+                }
+                let _ = std::fs::remove_file(&mpath);
+                tracing::info!(task, dest = %r, files = publish.len() + 2, "published");
+            }
+        }
         Ok(manifest)
     }
 
-    fn merge_if_complete(&self, tasks: usize) -> Result<Option<RunManifest>, RunError> {
-        let out = self.out_dir();
+    fn merge_if_complete(
+        &self,
+        target: &Target,
+        tasks: usize,
+    ) -> Result<Option<RunManifest>, RunError> {
+        let out = &target.local;
         let mut ms = Vec::with_capacity(tasks);
         let mut paths = Vec::with_capacity(tasks);
         for t in 0..tasks {
-            if !marker_path(&out, t).exists() {
-                return Ok(None);
-            }
-            let p = task_manifest_path(&out, t);
-            let bytes = std::fs::read(&p).map_err(io_err(&p))?;
+            let (p, bytes) = match &target.remote {
+                None => {
+                    if !marker_path(out, t).exists() {
+                        return Ok(None);
+                    }
+                    let p = task_manifest_path(out, t);
+                    let bytes = std::fs::read(&p).map_err(io_err(&p))?;
+                    (p, bytes)
+                }
+                Some(r) => {
+                    if target.marker(t)?.is_none() {
+                        return Ok(None);
+                    }
+                    let loc = r.join(&manifest_rel(t));
+                    let bytes = read_opt(&loc)?.ok_or_else(|| RunError::Io {
+                        path: loc.to_string(),
+                        source: std::io::Error::other("task marker present but manifest missing"),
+                    })?;
+                    (PathBuf::from(loc.to_string()), bytes)
+                }
+            };
             let m: TaskManifest = serde_json::from_slice(&bytes).map_err(|e| RunError::Io {
                 path: p.display().to_string(),
                 source: std::io::Error::other(e),
@@ -388,9 +511,14 @@ impl Pipeline {
         }
         let merged = RunManifest::merge(&ms, paths);
         merged.check()?;
-        let p = out.join("manifest.json");
-        write_atomic(&p, &serde_json::to_vec_pretty(&merged).expect("serialises"))
-            .map_err(io_err(&p))?;
+        let json = serde_json::to_vec_pretty(&merged).expect("serialises");
+        match &target.remote {
+            None => {
+                let p = out.join("manifest.json");
+                write_atomic(&p, &json).map_err(io_err(&p))?;
+            }
+            Some(r) => put_bytes(&r.join("manifest.json"), &json)?,
+        }
         Ok(Some(merged))
     }
 }
@@ -458,12 +586,20 @@ fn process_batch(
     Ok(())
 }
 
+fn marker_rel(task: usize) -> String {
+    format!("_markers/task-{task:05}.done")
+}
+
+fn manifest_rel(task: usize) -> String {
+    format!("_manifests/task-{task:05}.json")
+}
+
 fn marker_path(out: &Path, task: usize) -> PathBuf {
-    out.join("_markers").join(format!("task-{task:05}.done"))
+    out.join(marker_rel(task))
 }
 
 fn task_manifest_path(out: &Path, task: usize) -> PathBuf {
-    out.join("_manifests").join(format!("task-{task:05}.json"))
+    out.join(manifest_rel(task))
 }
 
 /// Removes this task's shards and temporary files left by an earlier, interrupted run.

@@ -29,7 +29,8 @@ pub struct Args {
     /// Input files or globs [default: the built-in sample crawl, generated into OUT/input].
     #[arg(long, short, num_args = 1.., value_name = "PATH")]
     pub input: Vec<String>,
-    /// Output folder.
+    /// Output folder, or s3://bucket/prefix (everything is staged locally, then published with
+    /// data first and manifests and completion markers last; see docs/storage.md).
     #[arg(long, short, default_value = "quarry-out")]
     pub out: PathBuf,
     /// A recipe to use instead of the embedded default (its [input] and [output] paths are replaced).
@@ -49,11 +50,45 @@ pub struct Args {
 }
 
 /// Runs the main job.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     if args.print_recipe {
         print!("{DEFAULT_RECIPE}");
         return Ok(ExitCode::SUCCESS);
     }
+    let out_str = args.out.to_string_lossy().to_string();
+    if out_str.starts_with("s3://") {
+        let remote = quarry_corpus::storage::Location::parse(&out_str)?;
+        let staging = args.tasks.staging.clone().unwrap_or_else(|| {
+            std::env::var_os("QUARRY_STAGING")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    std::env::temp_dir()
+                        .join("quarry-staging")
+                        .join(format!("build-{:016x}", fnv1a(out_str.as_bytes())))
+                })
+        });
+        eprintln!("staging {out_str} in {}", staging.display());
+        args.out = staging.clone();
+        let code = run_local(args)?;
+        let s = quarry_corpus::storage::upload_tree(&staging, &remote)
+            .with_context(|| format!("publishing {} to {remote}", staging.display()))?;
+        eprintln!(
+            "published {} file(s), {} bytes, to {remote} (markers last)",
+            s.files, s.bytes
+        );
+        return Ok(code);
+    }
+    run_local(args)
+}
+
+/// A stable name for a staging folder (not a security hash; it only has to differ between URLs).
+fn fnv1a(b: &[u8]) -> u64 {
+    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| {
+        (h ^ x as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn run_local(args: Args) -> anyhow::Result<ExitCode> {
     let text = match &args.recipe {
         Some(p) => {
             std::fs::read_to_string(p).with_context(|| format!("reading recipe {}", p.display()))?

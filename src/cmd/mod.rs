@@ -1,6 +1,7 @@
 //! One module per subcommand: its clap `Args` and a `run` that calls the crates.
 
 pub mod build;
+pub mod cc;
 pub mod classifier;
 pub mod dedup;
 pub mod documents;

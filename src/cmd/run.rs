@@ -33,6 +33,10 @@ pub struct TaskArgs {
     /// No progress bars.
     #[arg(long)]
     pub no_progress: bool,
+    /// Local staging folder when the output is s3://bucket/prefix [default: QUARRY_STAGING, else
+    /// a folder under the system temp dir].
+    #[arg(long, value_name = "DIR")]
+    pub staging: Option<PathBuf>,
 }
 
 impl TaskArgs {
@@ -74,6 +78,7 @@ impl TaskArgs {
             task,
             force: self.force,
             progress: !self.no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            staging: self.staging.clone(),
         })
     }
 }

@@ -52,6 +52,28 @@ impl Location {
         s.rsplit('/').next().unwrap_or(s)
     }
 
+    /// The location of `rel` (a `/`-separated relative path) below this one.
+    pub fn join(&self, rel: &str) -> Location {
+        let rel = rel.trim_start_matches('/');
+        match self {
+            Location::Local(p) => Location::Local(p.join(rel)),
+            Location::Http(u) => Location::Http(format!("{}/{rel}", u.trim_end_matches('/'))),
+            Location::S3 { bucket, key } => Location::S3 {
+                bucket: bucket.clone(),
+                key: if key.trim_matches('/').is_empty() {
+                    rel.to_string()
+                } else {
+                    format!("{}/{rel}", key.trim_end_matches('/'))
+                },
+            },
+        }
+    }
+
+    /// Whether this is a remote (S3 or HTTP) location.
+    pub fn is_remote(&self) -> bool {
+        !matches!(self, Location::Local(_))
+    }
+
     /// The local path, if this is a local location.
     pub fn as_local(&self) -> Option<&std::path::Path> {
         match self {
@@ -183,6 +205,12 @@ mod tests {
                 .unwrap()
                 .file_name(),
             "b.warc.gz"
+        );
+        let s3 = Location::parse("s3://b/out/").unwrap();
+        assert_eq!(s3.join("shards/x").to_string(), "s3://b/out/shards/x");
+        assert_eq!(
+            Location::parse("s3://b").unwrap().join("x").to_string(),
+            "s3://b/x"
         );
     }
 

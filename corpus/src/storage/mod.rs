@@ -6,17 +6,28 @@
 //! `AWS_REGION`, `AWS_ENDPOINT_URL` for S3-compatible servers) and plain HTTP(S) with one API and
 //! retries. Outputs are written atomically: to a temporary name first, renamed (or uploaded) only when
 //! complete, so a reader never sees half a file and a killed run leaves no finished-looking output.
+//! Credentials, region and endpoint also come from the shared `~/.aws/config` and
+//! `~/.aws/credentials` files ([`AwsSettings`]); retries, timeouts and multipart sizes from
+//! `QUARRY_*` variables ([`RemoteSettings`]). See docs/storage.md.
 
 mod atomic;
+mod config;
 mod fetch;
 mod hashing;
 mod location;
 mod remote;
+mod upload;
 
 pub use atomic::{write_atomic, AtomicFile, FileDigest};
 pub use fetch::{fetch, fetch_bytes, Expected};
 pub use hashing::{sha256_file, DigestHandle, HashingReader, ReadDigest};
+pub(crate) use remote::{runtime as io_runtime, store_for as remote_store};
+
+pub use config::{AwsSettings, RemoteSettings, MIN_PART_SIZE};
 pub use location::{list_inputs, InputFile, Location};
+pub use upload::{
+    delete_prefix, put_bytes, put_file, put_file_with, read_opt, upload_tree, UploadSummary,
+};
 
 use std::io::Read;
 

@@ -12,8 +12,9 @@ use futures::StreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::http::HttpBuilder;
 use object_store::path::Path as ObjPath;
-use object_store::{ClientConfigKey, ClientOptions, ObjectStore, ObjectStoreExt};
+use object_store::{ClientConfigKey, ObjectStore, ObjectStoreExt};
 
+use super::config::{AwsSettings, RemoteSettings};
 use super::{InputFile, Location, StorageError};
 
 pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
@@ -35,8 +36,17 @@ pub(crate) fn remote_err(loc: &str, e: impl std::fmt::Display) -> StorageError {
     }
 }
 
-/// Builds the store and object path for a remote location.
+/// Builds the store and object path for a remote location, with the settings of the environment.
 pub(crate) fn store_for(loc: &Location) -> Result<(Arc<dyn ObjectStore>, ObjPath), StorageError> {
+    let rs = settings().map_err(|e| remote_err(&loc.to_string(), e))?;
+    store_for_with(loc, &rs)
+}
+
+/// Builds the store and object path for a remote location with explicit settings.
+pub(crate) fn store_for_with(
+    loc: &Location,
+    settings: &RemoteSettings,
+) -> Result<(Arc<dyn ObjectStore>, ObjPath), StorageError> {
     let name = loc.to_string();
     match loc {
         Location::Http(url) => {
@@ -48,17 +58,20 @@ pub(crate) fn store_for(loc: &Location) -> Result<(Arc<dyn ObjectStore>, ObjPath
                 .unwrap_or(url.len());
             let base = &url[..path_start];
             let path = url[path_start..].trim_start_matches('/');
-            let opts = ClientOptions::new().with_config(ClientConfigKey::AllowHttp, "true");
+            let opts = settings
+                .client_options()
+                .with_config(ClientConfigKey::AllowHttp, "true");
             let store = HttpBuilder::new()
                 .with_url(base)
                 .with_client_options(opts)
+                .with_retry(settings.retry.clone())
                 .build()
                 .map_err(|e| remote_err(&name, e))?;
             let p = ObjPath::parse(path).map_err(|e| remote_err(&name, e))?;
             Ok((Arc::new(store), p))
         }
         Location::S3 { bucket, key } => {
-            let store = s3_store(bucket).map_err(|e| remote_err(&name, e))?;
+            let store = s3_store_with(bucket, settings).map_err(|e| remote_err(&name, e))?;
             let p = ObjPath::parse(key).map_err(|e| remote_err(&name, e))?;
             Ok((store, p))
         }
@@ -66,28 +79,42 @@ pub(crate) fn store_for(loc: &Location) -> Result<(Arc<dyn ObjectStore>, ObjPath
     }
 }
 
-/// An S3 client from the usual AWS environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-/// `AWS_REGION`/`AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL` or `AWS_ENDPOINT`), with plain HTTP allowed
-/// when the endpoint says `http://` (local S3-compatible servers). Without credentials, requests are
-/// unsigned, which public buckets such as `s3://commoncrawl` allow.
-pub(crate) fn s3_store(bucket: &str) -> object_store::Result<Arc<dyn ObjectStore>> {
-    let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
-    let endpoint = std::env::var("AWS_ENDPOINT_URL")
-        .or_else(|_| std::env::var("AWS_ENDPOINT"))
-        .ok();
-    if let Some(ep) = endpoint {
+/// The retry, timeout and multipart settings from the environment.
+pub(crate) fn settings() -> Result<RemoteSettings, String> {
+    RemoteSettings::from_env()
+}
+
+/// An S3 client from the usual AWS environment and shared config files ([`AwsSettings`]), with
+/// plain HTTP allowed when the endpoint says `http://` (local S3-compatible servers), path-style
+/// requests for custom endpoints, and the retry policy of [`RemoteSettings`]. Without credentials,
+/// requests are unsigned, which public buckets such as `s3://commoncrawl` allow.
+pub(crate) fn s3_store(bucket: &str) -> Result<Arc<dyn ObjectStore>, String> {
+    s3_store_with(bucket, &settings()?)
+}
+
+fn s3_store_with(bucket: &str, rs: &RemoteSettings) -> Result<Arc<dyn ObjectStore>, String> {
+    let aws = AwsSettings::resolve();
+    let mut b = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_client_options(rs.client_options())
+        .with_retry(rs.retry.clone())
+        .with_region(aws.region.as_deref().unwrap_or("us-east-1"));
+    if let Some(ep) = &aws.endpoint {
         b = b
-            .with_endpoint(&ep)
+            .with_endpoint(ep)
             .with_allow_http(ep.starts_with("http://"))
             .with_virtual_hosted_style_request(false);
     }
-    if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
-        b = b.with_region("us-east-1");
+    match (&aws.access_key_id, &aws.secret_access_key) {
+        (Some(k), Some(s)) => {
+            b = b.with_access_key_id(k).with_secret_access_key(s);
+            if let Some(t) = &aws.session_token {
+                b = b.with_token(t);
+            }
+        }
+        _ => b = b.with_skip_signature(true),
     }
-    if std::env::var("AWS_ACCESS_KEY_ID").is_err() {
-        b = b.with_skip_signature(true);
-    }
-    Ok(Arc::new(b.build()?))
+    Ok(Arc::new(b.build().map_err(|e| e.to_string())?))
 }
 
 /// Streams a remote object.
