@@ -52,6 +52,10 @@ enum Command {
     Models(cmd::models::Args),
     /// List the stage types a recipe may use.
     Stages(cmd::stages::Args),
+    /// Write the dataset card of a release: README.md, croissant.json, stats.json, plots, lineage.json.
+    Card(cmd::card::Args),
+    /// Check a release bundle: re-hash every file its lineage names.
+    Lineage(cmd::lineage::Args),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +82,8 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd::export::run(a),
         Command::Models(a) => cmd::models::run(a),
         Command::Stages(a) => cmd::stages::run(a),
+        Command::Card(a) => cmd::card::run(a),
+        Command::Lineage(a) => cmd::lineage::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! One module per subcommand: its clap `Args` and a `run` that calls the crates.
 
 pub mod build;
+pub mod card;
 pub mod classifier;
 pub mod dedup;
 pub mod documents;
@@ -9,6 +10,7 @@ pub mod extract;
 pub mod filter;
 pub mod inspect;
 pub mod license;
+pub mod lineage;
 pub mod models;
 pub mod run;
 pub mod sample;
