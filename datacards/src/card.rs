@@ -358,11 +358,20 @@ impl CardContext<'_> {
         if let Some((a, b)) = &s.date_range {
             v.push(format!("Time: every page was captured between {a} and {b}."));
         }
-        v.push(
-            "Heuristic quality filters (Gopher, C4, FineWeb rules) favour long, prose-like English \
-             text and remove lists, code and short pages disproportionately."
-                .into(),
-        );
+        let filters: Vec<&str> = self
+            .bundle
+            .runs
+            .iter()
+            .flat_map(|r| r.manifest.stages.iter().map(|s| s.name.as_str()))
+            .filter(|n| n.contains("quality") || n.contains("gopher"))
+            .collect();
+        if !filters.is_empty() {
+            v.push(format!(
+                "Heuristic quality filters ({}) favour long, prose-like text and remove lists, code and \
+                 short pages disproportionately.",
+                filters.join(", ")
+            ));
+        }
         v
     }
 

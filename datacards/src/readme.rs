@@ -42,7 +42,7 @@ fn header(cx: &CardContext, schema: &Schema) -> String {
         None => {
             y.push_str("license: other\n");
             y.push_str("license_name: per-document\n");
-            y.push_str("license_link: LICENSE-BREAKDOWN (see the Licenses section of this card)\n");
+            y.push_str("license_link: stats.json\n");
         }
     }
     let langs = cx.language_codes();
