@@ -23,6 +23,15 @@ if command -v python3 >/dev/null 2>&1; then
   fi
 fi
 
+# mlcroissant (MLCommons' reference Croissant implementation) and pyarrow for the dataset-card check
+# (tests/card.rs validates croissant.json and reads every record through them; skipped when absent).
+if command -v python3 >/dev/null 2>&1; then
+  if ! python3 -c "import mlcroissant, pyarrow" >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check mlcroissant pyarrow \
+      || echo "mlcroissant/pyarrow not installed; the Croissant check will be skipped" >&2
+  fi
+fi
+
 # An S3-compatible server for the s3:// reader tests (moto's server, started by the tests themselves).
 if ! command -v moto_server >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check "moto[server]" || echo "moto not installed; S3 tests will be skipped" >&2

@@ -277,7 +277,9 @@ impl Rebase {
         }
     }
     fn apply(&self, p: &Path) -> Option<PathBuf> {
-        p.strip_prefix(&self.from).ok().map(|rest| self.to.join(rest))
+        p.strip_prefix(&self.from)
+            .ok()
+            .map(|rest| self.to.join(rest))
     }
 }
 
@@ -406,7 +408,11 @@ impl Bundle {
             }
             let run = load_run(&dir)?;
             for i in &run.inputs {
-                if let Some(up) = i.local.as_deref().and_then(|p| producer_dir(p, &i.recorded_sha256)) {
+                if let Some(up) = i
+                    .local
+                    .as_deref()
+                    .and_then(|p| producer_dir(p, &i.recorded_sha256))
+                {
                     stack.push(canonical(&up)?);
                 }
             }
@@ -422,14 +428,20 @@ impl Bundle {
                 .inputs
                 .iter()
                 .map(|i| {
-                    let up = i.local.as_deref().and_then(|p| producer_dir(p, &i.recorded_sha256))?;
+                    let up = i
+                        .local
+                        .as_deref()
+                        .and_then(|p| producer_dir(p, &i.recorded_sha256))?;
                     let up = std::fs::canonicalize(up).ok()?;
                     dirs.iter().position(|d| *d == up)
                 })
                 .collect();
         }
         let tokens = tokens.map(load_tokens).transpose()?;
-        let train = train.iter().map(|d| load_train(d)).collect::<Result<Vec<_>>>()?;
+        let train = train
+            .iter()
+            .map(|d| load_train(d))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Bundle {
             runs,
             tokens,
@@ -439,7 +451,9 @@ impl Bundle {
 
     /// The run whose shards the card publishes (`--corpus`).
     pub fn corpus(&self) -> &PipelineRun {
-        self.runs.last().expect("discover loads at least the corpus run")
+        self.runs
+            .last()
+            .expect("discover loads at least the corpus run")
     }
 
     /// Every file of the bundle, mutable, in lineage order.
@@ -518,7 +532,11 @@ fn load_tokens(dir: &Path) -> Result<TokensRun> {
     let rebases: Vec<Rebase> = m
         .outputs
         .iter()
-        .filter_map(|o| Path::new(&o.path).parent().map(|r| Rebase::between(r, &dir)))
+        .filter_map(|o| {
+            Path::new(&o.path)
+                .parent()
+                .map(|r| Rebase::between(r, &dir))
+        })
         .take(1)
         .collect();
     let tokenizer = FileRef::new(
@@ -562,7 +580,8 @@ fn load_train(dir: &Path) -> Result<TrainRun> {
         ));
     }
     // Paths may be absolute, relative to the run folder, or relative to where training ran.
-    let fr = |f: &TrainFile| FileRef::new(&f.path, resolve_under(&dir, &f.path, false), &f.sha256, 0);
+    let fr =
+        |f: &TrainFile| FileRef::new(&f.path, resolve_under(&dir, &f.path, false), &f.sha256, 0);
     let tokenizer = fr(&m.tokenizer);
     let shards = m.shards.iter().map(fr).collect();
     let checkpoints = m
@@ -623,7 +642,11 @@ pub fn relative_path(from: &Path, to: &Path) -> String {
     let t: Vec<Component> = to.components().collect();
     let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
     let mut parts: Vec<String> = vec!["..".to_string(); f.len() - common];
-    parts.extend(t[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    parts.extend(
+        t[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
     if parts.is_empty() {
         ".".to_string()
     } else {
@@ -637,17 +660,39 @@ mod tests {
 
     #[test]
     fn rebase_maps_relative_records_to_where_the_run_is_now() {
-        let r = Rebase::between(Path::new("quarry-out/corpus"), Path::new("/data/x/quarry-out/corpus"));
-        assert_eq!(r.apply(Path::new("quarry-out/input/a.warc.gz")).unwrap(), Path::new("/data/x/quarry-out/input/a.warc.gz"));
-        let r = Rebase::between(Path::new("/old/place/out/dedup"), Path::new("/new/out/dedup"));
-        assert_eq!(r.apply(Path::new("/old/place/out/corpus/shards/p.parquet")).unwrap(), Path::new("/new/out/corpus/shards/p.parquet"));
+        let r = Rebase::between(
+            Path::new("quarry-out/corpus"),
+            Path::new("/data/x/quarry-out/corpus"),
+        );
+        assert_eq!(
+            r.apply(Path::new("quarry-out/input/a.warc.gz")).unwrap(),
+            Path::new("/data/x/quarry-out/input/a.warc.gz")
+        );
+        let r = Rebase::between(
+            Path::new("/old/place/out/dedup"),
+            Path::new("/new/out/dedup"),
+        );
+        assert_eq!(
+            r.apply(Path::new("/old/place/out/corpus/shards/p.parquet"))
+                .unwrap(),
+            Path::new("/new/out/corpus/shards/p.parquet")
+        );
         assert_eq!(r.apply(Path::new("/elsewhere/f")), None);
     }
 
     #[test]
     fn relative_paths_walk_up_and_down() {
-        assert_eq!(relative_path(Path::new("/a/b/card"), Path::new("/a/b/dedup/shards/x.parquet")), "../dedup/shards/x.parquet");
-        assert_eq!(relative_path(Path::new("/a/b"), Path::new("/a/b/dedup/x")), "dedup/x");
+        assert_eq!(
+            relative_path(
+                Path::new("/a/b/card"),
+                Path::new("/a/b/dedup/shards/x.parquet")
+            ),
+            "../dedup/shards/x.parquet"
+        );
+        assert_eq!(
+            relative_path(Path::new("/a/b"), Path::new("/a/b/dedup/x")),
+            "dedup/x"
+        );
         assert_eq!(relative_path(Path::new("/a/b"), Path::new("/a/b")), ".");
     }
 }

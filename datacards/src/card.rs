@@ -117,7 +117,9 @@ pub fn size_category(n: u64) -> &'static str {
         (100_000_000_000, "10B<n<100B"),
         (1_000_000_000_000, "100B<n<1T"),
     ];
-    C.iter().find(|(max, _)| n < *max).map_or("n>1T", |(_, c)| c)
+    C.iter()
+        .find(|(max, _)| n < *max)
+        .map_or("n>1T", |(_, c)| c)
 }
 
 fn listing(v: &[ValueCount], total: u64, k: usize) -> String {
@@ -134,14 +136,26 @@ impl CardContext<'_> {
         let s: String = self
             .pretty_name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
             .collect();
-        s.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-")
+        s.split('-')
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("-")
     }
 
     /// Homepage, or the local README.
     pub fn url(&self) -> String {
-        self.options.url.clone().unwrap_or_else(|| "README.md".into())
+        self.options
+            .url
+            .clone()
+            .unwrap_or_else(|| "README.md".into())
     }
 
     /// License as a URL (SPDX page) or a sentence.
@@ -176,21 +190,39 @@ impl CardContext<'_> {
         if !s.crawls.is_empty() {
             t.push_str(&format!(
                 " from {}",
-                s.crawls.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join(", ")
+                s.crawls
+                    .iter()
+                    .map(|c| c.value.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         if let Some((a, b)) = &s.date_range {
-            t.push_str(&format!(" captured {} to {}", &a[..a.len().min(10)], &b[..b.len().min(10)]));
+            t.push_str(&format!(
+                " captured {} to {}",
+                &a[..a.len().min(10)],
+                &b[..b.len().min(10)]
+            ));
         }
         t.push_str(&format!(
             ", extracted and filtered by {} run(s) of quarry ({} stages in all)",
             self.bundle.runs.len(),
-            self.bundle.runs.iter().map(|r| r.manifest.stages.len()).sum::<usize>()
+            self.bundle
+                .runs
+                .iter()
+                .map(|r| r.manifest.stages.len())
+                .sum::<usize>()
         ));
         if let Some(tk) = &s.tokens {
-            t.push_str(&format!(", and tokenized into {} tokens", thousands(tk.tokens)));
+            t.push_str(&format!(
+                ", and tokenized into {} tokens",
+                thousands(tk.tokens)
+            ));
         }
-        t.push_str(&format!(". Languages: {}.", listing(&s.languages, s.documents, 5)));
+        t.push_str(&format!(
+            ". Languages: {}.",
+            listing(&s.languages, s.documents, 5)
+        ));
         t
     }
 
@@ -208,7 +240,11 @@ impl CardContext<'_> {
 
     /// The raw inputs (first run's raw inputs over all runs).
     pub fn raw_inputs(&self) -> Vec<&crate::lineage::LineageFile> {
-        self.lineage.files.iter().filter(|f| f.role == "raw_input").collect()
+        self.lineage
+            .files
+            .iter()
+            .filter(|f| f.role == "raw_input")
+            .collect()
     }
 
     /// How the data was collected.
@@ -292,7 +328,11 @@ impl CardContext<'_> {
                     f.step,
                     thousands(f.input),
                     thousands(f.kept),
-                    if drops.is_empty() { String::new() } else { format!(", dropped: {drops}") }
+                    if drops.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", dropped: {drops}")
+                    }
                 )
             })
             .collect()
@@ -309,9 +349,11 @@ impl CardContext<'_> {
             return None;
         }
         let docs_with = |k: &str| {
-            self.stats.metadata.get(k).and_then(|m| m.numbers.as_ref()).map_or(0, |h| {
-                h.count - h.counts.first().copied().unwrap_or(0)
-            })
+            self.stats
+                .metadata
+                .get(k)
+                .and_then(|m| m.numbers.as_ref())
+                .map_or(0, |h| h.count - h.counts.first().copied().unwrap_or(0))
         };
         let total = |k: &str| {
             self.stats
@@ -356,7 +398,9 @@ impl CardContext<'_> {
             ));
         }
         if let Some((a, b)) = &s.date_range {
-            v.push(format!("Time: every page was captured between {a} and {b}."));
+            v.push(format!(
+                "Time: every page was captured between {a} and {b}."
+            ));
         }
         let filters: Vec<&str> = self
             .bundle
@@ -384,7 +428,10 @@ impl CardContext<'_> {
             for st in &recipe.stages {
                 if st.get("type").and_then(|t| t.as_str()) == Some("language_id") {
                     return st.get("languages").and_then(|l| l.as_array()).map(|a| {
-                        a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")
+                        a.iter()
+                            .filter_map(|x| x.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     });
                 }
             }
@@ -421,7 +468,10 @@ impl CardContext<'_> {
                 crate::scan::DOMAIN_CAP
             ));
         }
-        v.push("Text extraction is heuristic: some boilerplate remains and some main text is lost.".into());
+        v.push(
+            "Text extraction is heuristic: some boilerplate remains and some main text is lost."
+                .into(),
+        );
         v
     }
 

@@ -108,7 +108,10 @@ pub fn encoding_format(name: &str) -> &'static str {
         "application/x-parquet"
     } else if name.ends_with(".json") {
         "application/json"
-    } else if name.ends_with(".jsonl") || name.ends_with(".jsonl.zst") || name.ends_with(".jsonl.gz") {
+    } else if name.ends_with(".jsonl")
+        || name.ends_with(".jsonl.zst")
+        || name.ends_with(".jsonl.gz")
+    {
         "application/jsonlines"
     } else if name.ends_with(".warc.gz") || name.ends_with(".warc") {
         "application/warc"
@@ -173,7 +176,10 @@ pub fn croissant(cx: &CardContext, schema: &Schema) -> Value {
     let mut m = Map::new();
     m.insert("@context".into(), context());
     m.insert("@type".into(), "sc:Dataset".into());
-    m.insert("conformsTo".into(), "http://mlcommons.org/croissant/1.0".into());
+    m.insert(
+        "conformsTo".into(),
+        "http://mlcommons.org/croissant/1.0".into(),
+    );
     m.insert("name".into(), cx.slug().into());
     m.insert("alternateName".into(), cx.pretty_name.clone().into());
     m.insert("description".into(), cx.summary().into());
@@ -190,7 +196,13 @@ pub fn croissant(cx: &CardContext, schema: &Schema) -> Value {
     );
     m.insert(
         "keywords".into(),
-        json!(["pretraining", "web crawl", "Common Crawl", "language modeling", "quarry"]),
+        json!([
+            "pretraining",
+            "web crawl",
+            "Common Crawl",
+            "language modeling",
+            "quarry"
+        ]),
     );
     m.insert("inLanguage".into(), json!(cx.language_codes()));
     m.insert("isAccessibleForFree".into(), true.into());
@@ -208,7 +220,10 @@ fn rai(cx: &CardContext) -> Vec<(String, Value)> {
     let mut v: Vec<(String, Value)> = Vec::new();
     v.push(("rai:dataCollection".into(), cx.collection_text().into()));
     v.push(("rai:dataCollectionType".into(), json!(["Web Scraping"])));
-    v.push(("rai:dataCollectionRawData".into(), cx.raw_data_text().into()));
+    v.push((
+        "rai:dataCollectionRawData".into(),
+        cx.raw_data_text().into(),
+    ));
     if let Some((a, b)) = &s.date_range {
         v.push(("rai:dataCollectionTimeframe".into(), json!([a, b])));
     }

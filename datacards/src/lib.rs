@@ -88,7 +88,11 @@ fn shard_schema(b: &Bundle) -> Result<arrow_schema::Schema> {
             let f = std::fs::File::open(&p).map_err(|e| CardError::io(&p, e))?;
             let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
                 .map_err(|e| CardError::format(&p, e.to_string()))?;
-            Ok(builder.schema().as_ref().clone().with_metadata(std::collections::HashMap::new()))
+            Ok(builder
+                .schema()
+                .as_ref()
+                .clone()
+                .with_metadata(std::collections::HashMap::new()))
         }
         None => Ok(quarry_corpus::schema::arrow_schema().as_ref().clone()),
     }
@@ -102,9 +106,16 @@ fn shard_glob(b: &Bundle, out: &Path) -> (String, Option<String>) {
         .iter()
         .filter_map(|o| o.local.as_deref()?.parent().map(Path::to_path_buf))
         .collect();
-    let dir = dirs.into_iter().next().unwrap_or_else(|| b.corpus().dir.join("shards"));
+    let dir = dirs
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| b.corpus().dir.join("shards"));
     let rel = bundle::relative_path(out, &dir);
-    let glob = if rel == "." { "*.parquet".to_string() } else { format!("{rel}/*.parquet") };
+    let glob = if rel == "." {
+        "*.parquet".to_string()
+    } else {
+        format!("{rel}/*.parquet")
+    };
     let warn = rel.starts_with("..").then(|| {
         format!(
             "the shards ({}) are not below the card folder: `configs` and the Croissant FileSet use `{glob}`, \
@@ -121,7 +132,9 @@ pub(crate) fn final_metrics(m: &bundle::FileRef) -> Option<String> {
     let f = std::fs::File::open(m.local.as_ref()?).ok()?;
     let (mut loss, mut eval) = (None, None);
     for line in std::io::BufReader::new(f).lines().map_while(|l| l.ok()) {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
         let step = v["step"].as_u64();
         if let (Some(s), Some(l)) = (step, v["loss"].as_f64()) {
             loss = Some((s, l));
@@ -153,9 +166,12 @@ pub fn write_card(inputs: &CardInputs, options: &CardOptions) -> Result<CardRepo
 
     let (plots, plot_files) = plots::write_plots(&stats, &out)?;
     write(&out.join("stats.json"), &json_bytes(&stats), &mut files)?;
-    let card_files: Vec<PathBuf> = std::iter::once(out.join("stats.json")).chain(plot_files).collect();
+    let card_files: Vec<PathBuf> = std::iter::once(out.join("stats.json"))
+        .chain(plot_files)
+        .collect();
     for f in &card_files {
-        let (sha256, bytes) = quarry_corpus::storage::sha256_file(f).map_err(|e| CardError::io(f, e))?;
+        let (sha256, bytes) =
+            quarry_corpus::storage::sha256_file(f).map_err(|e| CardError::io(f, e))?;
         lineage.card_files.push(lineage::LineageFile {
             path: bundle::relative_path(&out, f),
             role: "card".into(),
@@ -183,8 +199,16 @@ pub fn write_card(inputs: &CardInputs, options: &CardOptions) -> Result<CardRepo
         plots,
     };
     let schema = shard_schema(&bundle)?;
-    write(&out.join("croissant.json"), &json_bytes(&croissant::croissant(&cx, &schema)), &mut files)?;
-    write(&out.join("README.md"), readme::readme(&cx, &schema).as_bytes(), &mut files)?;
+    write(
+        &out.join("croissant.json"),
+        &json_bytes(&croissant::croissant(&cx, &schema)),
+        &mut files,
+    )?;
+    write(
+        &out.join("README.md"),
+        readme::readme(&cx, &schema).as_bytes(),
+        &mut files,
+    )?;
     Ok(CardReport {
         files,
         documents: stats.documents,

@@ -147,13 +147,27 @@ impl Lineage {
                 .inputs
                 .iter()
                 .zip(&r.upstream)
-                .map(|(f, up)| bl.add(f, if up.is_some() { "text_shard" } else { "raw_input" }))
+                .map(|(f, up)| {
+                    bl.add(
+                        f,
+                        if up.is_some() {
+                            "text_shard"
+                        } else {
+                            "raw_input"
+                        },
+                    )
+                })
                 .collect();
             let manifest = bl.add(&r.manifest_file, "manifest");
-            let mut outputs: Vec<String> = r.outputs.iter().map(|f| bl.add(f, "text_shard")).collect();
+            let mut outputs: Vec<String> =
+                r.outputs.iter().map(|f| bl.add(f, "text_shard")).collect();
             outputs.extend(r.side_outputs.iter().map(|f| bl.add(f, "side_output")));
             outputs.extend(r.extra.iter().map(|f| {
-                let role = if f.name().starts_with("task-") { "task_manifest" } else { "dedup_output" };
+                let role = if f.name().starts_with("task-") {
+                    "task_manifest"
+                } else {
+                    "dedup_output"
+                };
                 bl.add(f, role)
             }));
             steps.push(LineageStep {
@@ -171,7 +185,8 @@ impl Lineage {
             });
         }
         if let Some(t) = &b.tokens {
-            let mut inputs: Vec<String> = t.inputs.iter().map(|f| bl.add(f, "text_shard")).collect();
+            let mut inputs: Vec<String> =
+                t.inputs.iter().map(|f| bl.add(f, "text_shard")).collect();
             inputs.push(bl.add(&t.tokenizer, "tokenizer"));
             let manifest = bl.add(&t.manifest_file, "manifest");
             let outputs = t.outputs.iter().map(|f| bl.add(f, "token_shard")).collect();
@@ -190,8 +205,11 @@ impl Lineage {
             let mut inputs = vec![bl.add(&t.tokenizer, "tokenizer")];
             inputs.extend(t.shards.iter().map(|f| bl.add(f, "token_shard")));
             let manifest = bl.add(&t.manifest_file, "train_manifest");
-            let mut outputs: Vec<String> =
-                t.checkpoints.iter().map(|(_, f)| bl.add(f, "checkpoint")).collect();
+            let mut outputs: Vec<String> = t
+                .checkpoints
+                .iter()
+                .map(|(_, f)| bl.add(f, "checkpoint"))
+                .collect();
             outputs.extend(t.metrics.iter().map(|f| bl.add(f, "metrics")));
             steps.push(LineageStep {
                 kind: "train".into(),
@@ -264,8 +282,8 @@ pub fn verify(dir: &Path) -> Result<VerifyReport> {
     let mut expected: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut problems = Vec::new();
     let mut unverifiable = Vec::new();
-    let mut expect = |path: &str, sha: &str, by: &str, problems: &mut Vec<Problem>| {
-        match expected.get(path) {
+    let mut expect =
+        |path: &str, sha: &str, by: &str, problems: &mut Vec<Problem>| match expected.get(path) {
             Some((s, first)) if s != sha => problems.push(Problem {
                 path: path.into(),
                 message: format!("{first} records sha256 {s} but {by} records {sha}"),
@@ -274,8 +292,7 @@ pub fn verify(dir: &Path) -> Result<VerifyReport> {
             None => {
                 expected.insert(path.into(), (sha.into(), by.into()));
             }
-        }
-    };
+        };
     for f in lineage.files.iter().chain(&lineage.card_files) {
         if f.verifiable {
             expect(&f.path, &f.sha256, "lineage.json", &mut problems);
@@ -286,8 +303,8 @@ pub fn verify(dir: &Path) -> Result<VerifyReport> {
     let cpath = dir.join("croissant.json");
     if cpath.is_file() {
         let bytes = std::fs::read(&cpath).map_err(|e| CardError::io(&cpath, e))?;
-        let c: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| CardError::format(&cpath, e.to_string()))?;
+        let c: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| CardError::format(&cpath, e.to_string()))?;
         for d in c["distribution"].as_array().into_iter().flatten() {
             if let (Some(url), Some(sha)) = (d["contentUrl"].as_str(), d["sha256"].as_str()) {
                 if url.contains("://") {
@@ -299,9 +316,16 @@ pub fn verify(dir: &Path) -> Result<VerifyReport> {
         }
     }
     // Each manifest's own digests of the files it names, matched through the recorded path.
-    let by_recorded: BTreeMap<&str, &LineageFile> =
-        lineage.files.iter().map(|f| (f.recorded.as_str(), f)).collect();
-    for m in lineage.files.iter().filter(|f| f.role.ends_with("manifest") && f.verifiable) {
+    let by_recorded: BTreeMap<&str, &LineageFile> = lineage
+        .files
+        .iter()
+        .map(|f| (f.recorded.as_str(), f))
+        .collect();
+    for m in lineage
+        .files
+        .iter()
+        .filter(|f| f.role.ends_with("manifest") && f.verifiable)
+    {
         let Ok(text) = std::fs::read(dir.join(&m.path)) else {
             continue; // reported as missing below
         };
@@ -410,28 +434,61 @@ mod tests {
         remote.verifiable = false;
         let l = Lineage {
             format: LINEAGE_FORMAT.into(),
-            files: vec![file("a.txt", abc), file("b.txt", abc), file("c.txt", abc), remote],
+            files: vec![
+                file("a.txt", abc),
+                file("b.txt", abc),
+                file("c.txt", abc),
+                remote,
+            ],
             steps: vec![],
             card_files: vec![],
         };
-        std::fs::write(d.path().join("lineage.json"), serde_json::to_vec(&l).unwrap()).unwrap();
+        std::fs::write(
+            d.path().join("lineage.json"),
+            serde_json::to_vec(&l).unwrap(),
+        )
+        .unwrap();
         let r = verify(d.path()).unwrap();
         assert_eq!(r.checked, 3);
         assert_eq!(r.unverifiable, ["s3://bucket/raw.warc.gz"]);
         let paths: Vec<&str> = r.problems.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(paths, ["b.txt", "c.txt"]);
-        assert!(r.problems[0].message.contains("records ba7816bf"), "{:?}", r.problems);
-        assert!(r.problems[1].message.starts_with("missing"), "{:?}", r.problems);
+        assert!(
+            r.problems[0].message.contains("records ba7816bf"),
+            "{:?}",
+            r.problems
+        );
+        assert!(
+            r.problems[1].message.starts_with("missing"),
+            "{:?}",
+            r.problems
+        );
         // A manifest that records another digest for a file is a problem too.
         let m = serde_json::json!({"outputs": [{"path": "rec/a.txt", "sha256": "ff"}]});
         std::fs::write(d.path().join("m.json"), m.to_string()).unwrap();
-        let (_, msha) = (0, quarry_corpus::storage::sha256_file(&d.path().join("m.json")).unwrap().0);
+        let (_, msha) = (
+            0,
+            quarry_corpus::storage::sha256_file(&d.path().join("m.json"))
+                .unwrap()
+                .0,
+        );
         let mut l2 = l.clone();
         l2.files.truncate(1);
-        l2.files.push(LineageFile { role: "manifest".into(), ..file("m.json", &msha) });
-        std::fs::write(d.path().join("lineage.json"), serde_json::to_vec(&l2).unwrap()).unwrap();
+        l2.files.push(LineageFile {
+            role: "manifest".into(),
+            ..file("m.json", &msha)
+        });
+        std::fs::write(
+            d.path().join("lineage.json"),
+            serde_json::to_vec(&l2).unwrap(),
+        )
+        .unwrap();
         let r = verify(d.path()).unwrap();
         assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
-        assert!(r.problems[0].message.contains("m.json records ff"), "{:?}", r.problems);
+        assert!(
+            r.problems[0].message.contains("m.json records ff"),
+            "{:?}",
+            r.problems
+        );
     }
 }

@@ -56,15 +56,30 @@ fn err(name: &str) -> impl Fn(String) -> CardError + '_ {
     }
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, title: &str, chart: &Chart) -> std::result::Result<(), String> {
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    chart: &Chart,
+) -> std::result::Result<(), String> {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
     root.fill(&WHITE).map_err(e)?;
     let style = |size: u32| (FAMILY, size).into_font();
     match chart {
-        Chart::Bars { labels, values, x_desc } => {
+        Chart::Bars {
+            labels,
+            values,
+            x_desc,
+        } => {
             let n = labels.len().max(1);
             let max = values.iter().copied().max().unwrap_or(1).max(1);
-            let label_w = labels.iter().map(|l| l.chars().count()).max().unwrap_or(4).clamp(4, 40) as u32 * 8 + 10;
+            let label_w = labels
+                .iter()
+                .map(|l| l.chars().count())
+                .max()
+                .unwrap_or(4)
+                .clamp(4, 40) as u32
+                * 8
+                + 10;
             let mut c = ChartBuilder::on(&root)
                 .caption(title, style(20))
                 .margin(12)
@@ -90,7 +105,10 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, title: &str, chart: &C
             c.draw_series(values.iter().enumerate().map(|(i, v)| {
                 let y = n - 1 - i;
                 let mut r = Rectangle::new(
-                    [(0, SegmentValue::Exact(y)), (*v, SegmentValue::Exact(y + 1))],
+                    [
+                        (0, SegmentValue::Exact(y)),
+                        (*v, SegmentValue::Exact(y + 1)),
+                    ],
                     BLUE.filled(),
                 );
                 r.set_margin(3, 3, 0, 0);
@@ -108,7 +126,10 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, title: &str, chart: &C
                     .enumerate()
                     .filter(|(_, c)| **c > 0)
                     .map(|(i, c)| {
-                        Rectangle::new([(edges[i].max(lo_floor), 0), (edges[i + 1], *c)], BLUE.filled())
+                        Rectangle::new(
+                            [(edges[i].max(lo_floor), 0), (edges[i + 1], *c)],
+                            BLUE.filled(),
+                        )
                     })
                     .collect::<Vec<_>>()
             };
@@ -161,10 +182,20 @@ pub fn render(name: &str, title: &str, chart: &Chart) -> Result<(Vec<u8>, String
         Chart::Hist { .. } => 420,
     };
     let mut rgb = vec![255u8; (W * h * 3) as usize];
-    draw(BitMapBackend::with_buffer(&mut rgb, (W, h)).into_drawing_area(), title, chart).map_err(err(name))?;
+    draw(
+        BitMapBackend::with_buffer(&mut rgb, (W, h)).into_drawing_area(),
+        title,
+        chart,
+    )
+    .map_err(err(name))?;
     let png = crate::png::encode_rgb(W, h, &rgb);
     let mut svg = String::new();
-    draw(SVGBackend::with_string(&mut svg, (W, h)).into_drawing_area(), title, chart).map_err(err(name))?;
+    draw(
+        SVGBackend::with_string(&mut svg, (W, h)).into_drawing_area(),
+        title,
+        chart,
+    )
+    .map_err(err(name))?;
     Ok((png, svg))
 }
 
@@ -175,17 +206,35 @@ fn bars(v: &[crate::stats::ValueCount], k: usize, x_desc: &str) -> Chart {
         labels.push(format!("{} others", v.len() - k));
         values.push(v[k..].iter().map(|c| c.documents).sum());
     }
-    Chart::Bars { labels, values, x_desc: x_desc.into() }
+    Chart::Bars {
+        labels,
+        values,
+        x_desc: x_desc.into(),
+    }
 }
 
 /// The charts of a card: `(plot, chart)` in the order the card shows them.
 pub fn charts(s: &Stats) -> Vec<(PlotRef, Chart)> {
     let mut v = Vec::new();
     let mut add = |name: &str, title: String, c: Chart| {
-        v.push((PlotRef { name: name.into(), title }, c));
+        v.push((
+            PlotRef {
+                name: name.into(),
+                title,
+            },
+            c,
+        ));
     };
-    add("languages", "Documents by language".into(), bars(&s.languages, 15, "documents"));
-    add("licenses", "Documents by license".into(), bars(&s.licenses, 15, "documents"));
+    add(
+        "languages",
+        "Documents by language".into(),
+        bars(&s.languages, 15, "documents"),
+    );
+    add(
+        "licenses",
+        "Documents by license".into(),
+        bars(&s.licenses, 15, "documents"),
+    );
     add(
         "license_classes",
         "Documents by license class".into(),
@@ -194,17 +243,30 @@ pub fn charts(s: &Stats) -> Vec<(PlotRef, Chart)> {
     add(
         "length_chars",
         "Document length".into(),
-        Chart::Hist { hist: s.chars_per_doc.clone(), x_desc: "characters per document (log scale)".into() },
+        Chart::Hist {
+            hist: s.chars_per_doc.clone(),
+            x_desc: "characters per document (log scale)".into(),
+        },
     );
     if let Some(t) = &s.tokens {
         add(
             "length_tokens",
             "Tokens per document".into(),
-            Chart::Hist { hist: t.tokens_per_doc.clone(), x_desc: "tokens per document, EOS included (log scale)".into() },
+            Chart::Hist {
+                hist: t.tokens_per_doc.clone(),
+                x_desc: "tokens per document, EOS included (log scale)".into(),
+            },
         );
     }
     for (k, h) in &s.quality_scores {
-        add(&format!("score_{k}"), format!("{k}"), Chart::Hist { hist: h.clone(), x_desc: k.clone() });
+        add(
+            &format!("score_{k}"),
+            format!("{k}"),
+            Chart::Hist {
+                hist: h.clone(),
+                x_desc: k.clone(),
+            },
+        );
     }
     let mut labels = Vec::new();
     let mut values = Vec::new();
@@ -214,18 +276,33 @@ pub fn charts(s: &Stats) -> Vec<(PlotRef, Chart)> {
     }
     for f in &s.funnel {
         // A reader step that drops nothing (a later run reading shards) adds no information.
-        if f.step == "read" && f.dropped.is_empty() && !labels.is_empty() && f.input == *values.last().unwrap_or(&0) {
+        if f.step == "read"
+            && f.dropped.is_empty()
+            && !labels.is_empty()
+            && f.input == *values.last().unwrap_or(&0)
+        {
             continue;
         }
         labels.push(format!("after {}", f.step));
         values.push(f.kept);
     }
-    add("funnel", "Documents after each step".into(), Chart::Bars { labels, values, x_desc: "documents".into() });
+    add(
+        "funnel",
+        "Documents after each step".into(),
+        Chart::Bars {
+            labels,
+            values,
+            x_desc: "documents".into(),
+        },
+    );
     v
 }
 
 /// Writes every chart under `dir/plots/` (PNG and SVG); returns the plots and the files written.
-pub fn write_plots(s: &Stats, dir: &std::path::Path) -> Result<(Vec<PlotRef>, Vec<std::path::PathBuf>)> {
+pub fn write_plots(
+    s: &Stats,
+    dir: &std::path::Path,
+) -> Result<(Vec<PlotRef>, Vec<std::path::PathBuf>)> {
     let pdir = dir.join("plots");
     std::fs::create_dir_all(&pdir).map_err(|e| CardError::io(&pdir, e))?;
     let mut refs = Vec::new();
@@ -248,21 +325,44 @@ mod tests {
 
     #[test]
     fn charts_render_deterministically_with_text() {
-        let c = Chart::Bars { labels: vec!["en".into(), "de".into()], values: vec![10, 3], x_desc: "documents".into() };
+        let c = Chart::Bars {
+            labels: vec!["en".into(), "de".into()],
+            values: vec![10, 3],
+            x_desc: "documents".into(),
+        };
         let (png, svg) = render("t", "Documents by language", &c).unwrap();
         let (png2, svg2) = render("t", "Documents by language", &c).unwrap();
         assert_eq!(png, png2);
         assert_eq!(svg, svg2);
         assert!(svg.contains("Documents by language"), "title in the SVG");
-        assert!(svg.contains(">\nen\n</text>") && svg.contains(">\nde\n</text>"), "labels in the SVG");
+        assert!(
+            svg.contains(">\nen\n</text>") && svg.contains(">\nde\n</text>"),
+            "labels in the SVG"
+        );
         let mut h = Histogram::log2();
         for v in [0u64, 5, 50, 500, 5000, 5000] {
             h.add_u64(v);
         }
-        let (png3, svg3) = render("h", "Document length", &Chart::Hist { hist: h, x_desc: "chars".into() }).unwrap();
+        let (png3, svg3) = render(
+            "h",
+            "Document length",
+            &Chart::Hist {
+                hist: h,
+                x_desc: "chars".into(),
+            },
+        )
+        .unwrap();
         assert!(png3.len() > 1000 && svg3.contains("<rect"));
         let mut s = Histogram::linear(0.0, 1.0, 20);
         s.add(0.7);
-        render("s", "score", &Chart::Hist { hist: s, x_desc: "score".into() }).unwrap();
+        render(
+            "s",
+            "score",
+            &Chart::Hist {
+                hist: s,
+                x_desc: "score".into(),
+            },
+        )
+        .unwrap();
     }
 }

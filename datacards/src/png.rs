@@ -15,7 +15,11 @@ fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
 
 /// Encodes `rgb` (`width * height * 3` bytes, rows top to bottom) as a PNG file.
 pub fn encode_rgb(width: u32, height: u32, rgb: &[u8]) -> Vec<u8> {
-    assert_eq!(rgb.len(), width as usize * height as usize * 3, "RGB buffer size");
+    assert_eq!(
+        rgb.len(),
+        width as usize * height as usize * 3,
+        "RGB buffer size"
+    );
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = Vec::with_capacity(13);
     ihdr.extend_from_slice(&width.to_be_bytes());

@@ -60,7 +60,12 @@ fn header(cx: &CardContext, schema: &Schema) -> String {
     let _ = writeln!(y, "    path: {}", yaml_str(&cx.shard_glob));
     y.push_str("dataset_info:\n  features:\n");
     for f in schema.fields() {
-        let _ = writeln!(y, "  - name: {}\n    dtype: {}", f.name(), hf_dtype(f.data_type()));
+        let _ = writeln!(
+            y,
+            "  - name: {}\n    dtype: {}",
+            f.name(),
+            hf_dtype(f.data_type())
+        );
     }
     let _ = writeln!(
         y,
@@ -90,7 +95,11 @@ fn counts_table(out: &mut String, what: &str, v: &[ValueCount], total: u64, char
         .iter()
         .take(TABLE_ROWS)
         .map(|c| {
-            let mut r = vec![format!("`{}`", c.value), thousands(c.documents), pct(c.documents, total)];
+            let mut r = vec![
+                format!("`{}`", c.value),
+                thousands(c.documents),
+                pct(c.documents, total),
+            ];
             if chars {
                 r.push(c.chars.map(thousands).unwrap_or_default());
             }
@@ -99,7 +108,11 @@ fn counts_table(out: &mut String, what: &str, v: &[ValueCount], total: u64, char
         .collect();
     if v.len() > TABLE_ROWS {
         let rest: u64 = v[TABLE_ROWS..].iter().map(|c| c.documents).sum();
-        let mut r = vec![format!("{} more (stats.json)", v.len() - TABLE_ROWS), thousands(rest), pct(rest, total)];
+        let mut r = vec![
+            format!("{} more (stats.json)", v.len() - TABLE_ROWS),
+            thousands(rest),
+            pct(rest, total),
+        ];
         if chars {
             r.push(String::new());
         }
@@ -110,7 +123,11 @@ fn counts_table(out: &mut String, what: &str, v: &[ValueCount], total: u64, char
 
 fn plot(out: &mut String, cx: &CardContext, name: &str) {
     if let Some(p) = cx.plots.iter().find(|p| p.name == name) {
-        let _ = writeln!(out, "![{}](plots/{}.png)\n\n([SVG](plots/{}.svg))\n", p.title, p.name, p.name);
+        let _ = writeln!(
+            out,
+            "![{}](plots/{}.png)\n\n([SVG](plots/{}.svg))\n",
+            p.title, p.name, p.name
+        );
     }
 }
 
@@ -158,12 +175,21 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
         vec!["Characters".into(), thousands(s.chars)],
         vec!["Words (whitespace-separated)".into(), thousands(s.words)],
         vec!["Text (UTF-8)".into(), human_bytes(s.text_bytes)],
-        vec!["Text shards".into(), format!("{} Parquet files, {}", s.shards, human_bytes(s.shard_bytes))],
+        vec![
+            "Text shards".into(),
+            format!("{} Parquet files, {}", s.shards, human_bytes(s.shard_bytes)),
+        ],
     ];
     if let Some(t) = &s.tokens {
         facts.push(vec![
             "Tokens".into(),
-            format!("{} ({} shards, {}, vocabulary {})", thousands(t.tokens), t.shards, t.format, t.vocab_size.map(thousands).unwrap_or_default()),
+            format!(
+                "{} ({} shards, {}, vocabulary {})",
+                thousands(t.tokens),
+                t.shards,
+                t.format,
+                t.vocab_size.map(thousands).unwrap_or_default()
+            ),
         ]);
     }
     if let Some((a, b)) = &s.date_range {
@@ -197,7 +223,11 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
     counts_table(&mut o, "language", &s.languages, s.documents, true);
     plot(&mut o, cx, "languages");
     o.push_str("### Document length\n\n");
-    let _ = writeln!(o, "- characters: {}", dist_line(&s.chars_per_doc, "characters"));
+    let _ = writeln!(
+        o,
+        "- characters: {}",
+        dist_line(&s.chars_per_doc, "characters")
+    );
     let _ = writeln!(o, "- words: {}", dist_line(&s.words_per_doc, "words"));
     if let Some(t) = &s.tokens {
         let _ = writeln!(o, "- tokens: {}", dist_line(&t.tokens_per_doc, "tokens"));
@@ -209,7 +239,13 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
     o.push_str("The license stage reads license markup (rel=license links, meta tags, JSON-LD, Creative Commons badges) and opt-out signals from each page; a page's license is what it declares.\n\n");
     counts_table(&mut o, "license (SPDX)", &s.licenses, s.documents, false);
     plot(&mut o, cx, "licenses");
-    counts_table(&mut o, "license class", &s.license_classes, s.documents, false);
+    counts_table(
+        &mut o,
+        "license class",
+        &s.license_classes,
+        s.documents,
+        false,
+    );
     if !s.opt_out.is_empty() {
         counts_table(&mut o, "AI/TDM opt-out", &s.opt_out, s.documents, false);
     }
@@ -225,7 +261,11 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
         thousands(s.domains.documents),
         thousands(s.domains.no_url),
         thousands(s.domains.distinct_held as u64),
-        if s.domains.exact { ", exact counts" } else { " tracked; counts are upper bounds with the error bound shown" }
+        if s.domains.exact {
+            ", exact counts"
+        } else {
+            " tracked; counts are upper bounds with the error bound shown"
+        }
     );
     table(
         &mut o,
@@ -234,7 +274,14 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
             .top
             .iter()
             .take(20)
-            .map(|h| vec![format!("`{}`", h.key), thousands(h.count), pct(h.count, s.domains.documents), thousands(h.error)])
+            .map(|h| {
+                vec![
+                    format!("`{}`", h.key),
+                    thousands(h.count),
+                    pct(h.count, s.domains.documents),
+                    thousands(h.error),
+                ]
+            })
             .collect(),
     );
     counts_table(&mut o, "content type", &s.content_types, s.documents, false);
@@ -243,7 +290,16 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
         o.push_str("### Quality signals\n\n");
         table(
             &mut o,
-            &["score", "documents", "mean", "min", "10th pct", "median", "90th pct", "max"],
+            &[
+                "score",
+                "documents",
+                "mean",
+                "min",
+                "10th pct",
+                "median",
+                "90th pct",
+                "max",
+            ],
             s.quality_scores
                 .iter()
                 .map(|(k, h)| {
@@ -257,7 +313,9 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
             plot(&mut o, cx, &format!("score_{k}"));
         }
     }
-    o.push_str("### Metadata fields\n\nEvery key of the `metadata` column, as the stages wrote it:\n\n");
+    o.push_str(
+        "### Metadata fields\n\nEvery key of the `metadata` column, as the stages wrote it:\n\n",
+    );
     let rows = s
         .metadata
         .iter()
@@ -265,32 +323,71 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
             let summary = if let Some([f, t]) = m.bools {
                 format!("true {}, false {}", thousands(t), thousands(f))
             } else if let Some(h) = &m.numbers {
-                format!("numeric: mean {:.3}, min {:.3}, max {:.3}", h.mean().unwrap_or(0.0), h.min.unwrap_or(0.0), h.max.unwrap_or(0.0))
+                format!(
+                    "numeric: mean {:.3}, min {:.3}, max {:.3}",
+                    h.mean().unwrap_or(0.0),
+                    h.min.unwrap_or(0.0),
+                    h.max.unwrap_or(0.0)
+                )
             } else if let Some(c) = &m.strings {
-                let top = c.top(3).into_iter().map(|(v, n)| format!("{} ({})", v.chars().take(40).collect::<String>(), thousands(n))).collect::<Vec<_>>().join(", ");
-                format!("{}{} distinct: {top}", if c.capped { "≥ " } else { "" }, thousands(c.values.len() as u64))
+                let top = c
+                    .top(3)
+                    .into_iter()
+                    .map(|(v, n)| {
+                        format!(
+                            "{} ({})",
+                            v.chars().take(40).collect::<String>(),
+                            thousands(n)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    "{}{} distinct: {top}",
+                    if c.capped { "≥ " } else { "" },
+                    thousands(c.values.len() as u64)
+                )
             } else {
                 "lists / objects".into()
             };
-            vec![format!("`{k}`"), thousands(m.present), summary.replace('|', "\\|")]
+            vec![
+                format!("`{k}`"),
+                thousands(m.present),
+                summary.replace('|', "\\|"),
+            ]
         })
         .collect();
     table(&mut o, &["key", "documents", "values"], rows);
 
     // Collection
     o.push_str("## Collection process\n\n");
-    let _ = writeln!(o, "{}\n\n{}\n", cx.collection_text(), cx.missing_data_text());
+    let _ = writeln!(
+        o,
+        "{}\n\n{}\n",
+        cx.collection_text(),
+        cx.missing_data_text()
+    );
     let raw = cx.raw_inputs();
     table(
         &mut o,
         &["raw input", "bytes", "sha256"],
         raw.iter()
             .take(TABLE_ROWS)
-            .map(|f| vec![format!("`{}`", f.path), thousands(f.bytes), format!("`{}`", f.sha256)])
+            .map(|f| {
+                vec![
+                    format!("`{}`", f.path),
+                    thousands(f.bytes),
+                    format!("`{}`", f.sha256),
+                ]
+            })
             .collect(),
     );
     if raw.len() > TABLE_ROWS {
-        let _ = writeln!(o, "… and {} more raw inputs in lineage.json.\n", raw.len() - TABLE_ROWS);
+        let _ = writeln!(
+            o,
+            "… and {} more raw inputs in lineage.json.\n",
+            raw.len() - TABLE_ROWS
+        );
     }
 
     // Preprocessing
@@ -299,11 +396,27 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
         .funnel
         .iter()
         .map(|f| {
-            let reasons = f.dropped.iter().map(|(k, v)| format!("{k}: {}", thousands(*v))).collect::<Vec<_>>().join(", ");
-            vec![f.run.clone(), format!("`{}`", f.step), thousands(f.input), thousands(f.kept), thousands(f.input - f.kept), reasons]
+            let reasons = f
+                .dropped
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", thousands(*v)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            vec![
+                f.run.clone(),
+                format!("`{}`", f.step),
+                thousands(f.input),
+                thousands(f.kept),
+                thousands(f.input - f.kept),
+                reasons,
+            ]
         })
         .collect();
-    table(&mut o, &["run", "step", "in", "kept", "dropped", "dropped by reason"], rows);
+    table(
+        &mut o,
+        &["run", "step", "in", "kept", "dropped", "dropped by reason"],
+        rows,
+    );
     plot(&mut o, cx, "funnel");
     if let Some(d) = &s.dedup {
         let _ = writeln!(
@@ -314,7 +427,14 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
         );
         table(
             &mut o,
-            &["method", "clusters", "documents in clusters", "removed", "largest cluster", "median cluster size"],
+            &[
+                "method",
+                "clusters",
+                "documents in clusters",
+                "removed",
+                "largest cluster",
+                "median cluster size",
+            ],
             d.methods
                 .iter()
                 .map(|c| {
@@ -324,7 +444,10 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
                         thousands(c.documents),
                         thousands(c.removed),
                         thousands(c.largest),
-                        c.sizes.quantile_bucket(0.5).map(|(a, b)| format!("[{a:.0}, {b:.0})")).unwrap_or_default(),
+                        c.sizes
+                            .quantile_bucket(0.5)
+                            .map(|(a, b)| format!("[{a:.0}, {b:.0})"))
+                            .unwrap_or_default(),
                     ]
                 })
                 .collect(),
@@ -391,7 +514,11 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
     table(
         &mut o,
         &["column", "type"],
-        schema.fields().iter().map(|f| vec![format!("`{}`", f.name()), format!("{}", f.data_type())]).collect(),
+        schema
+            .fields()
+            .iter()
+            .map(|f| vec![format!("`{}`", f.name()), format!("{}", f.data_type())])
+            .collect(),
     );
     let _ = writeln!(
         o,
@@ -420,7 +547,11 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
                 .rposition(|p| p.outputs.contains(inp))
                 .map(|j| format!("o{j}"))
                 .unwrap_or_else(|| {
-                    if cx.lineage.file(inp).is_some_and(|f| f.role == "raw_input") { "raw".into() } else { String::new() }
+                    if cx.lineage.file(inp).is_some_and(|f| f.role == "raw_input") {
+                        "raw".into()
+                    } else {
+                        String::new()
+                    }
                 });
             if !src.is_empty() && !from.contains(&src) {
                 from.push(src);
@@ -438,11 +569,18 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
             .steps
             .iter()
             .map(|st| {
-                let msha = cx.lineage.file(&st.manifest).map(|f| f.sha256.clone()).unwrap_or_default();
+                let msha = cx
+                    .lineage
+                    .file(&st.manifest)
+                    .map(|f| f.sha256.clone())
+                    .unwrap_or_default();
                 vec![
                     format!("{}: {}", st.kind, st.name),
                     format!("`{}` (sha256 `{}`)", st.manifest, msha),
-                    st.recipe_sha256.clone().map(|r| format!("`{r}`")).unwrap_or_default(),
+                    st.recipe_sha256
+                        .clone()
+                        .map(|r| format!("`{r}`"))
+                        .unwrap_or_default(),
                     st.inputs.len().to_string(),
                     st.outputs.len().to_string(),
                 ]
@@ -450,7 +588,11 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
             .collect(),
     );
     let files = &cx.lineage.files;
-    let _ = writeln!(o, "Files ({} in all; every one with its sha256 in `lineage.json`):\n", files.len());
+    let _ = writeln!(
+        o,
+        "Files ({} in all; every one with its sha256 in `lineage.json`):\n",
+        files.len()
+    );
     table(
         &mut o,
         &["file", "role", "bytes", "sha256"],
@@ -458,7 +600,14 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
             .iter()
             .filter(|f| f.role != "raw_input")
             .take(TABLE_ROWS * 2)
-            .map(|f| vec![format!("`{}`", f.path), f.role.clone(), thousands(f.bytes), format!("`{}`", f.sha256)])
+            .map(|f| {
+                vec![
+                    format!("`{}`", f.path),
+                    f.role.clone(),
+                    thousands(f.bytes),
+                    format!("`{}`", f.sha256),
+                ]
+            })
             .collect(),
     );
     o.push_str("`quarry lineage verify <this folder>` re-hashes every file named here and in `croissant.json`.\n");
@@ -470,7 +619,10 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
             let _ = writeln!(
                 o,
                 "### {}\n\nTokenizer `{}` (sha256 `{}`), {} token shard(s), manifest `{}`.\n",
-                t.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                t.dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 t.tokenizer.name(),
                 t.tokenizer.sha256,
                 t.shards.len(),
@@ -479,7 +631,16 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
             table(
                 &mut o,
                 &["step", "checkpoint", "sha256"],
-                t.checkpoints.iter().map(|(st, f)| vec![st.to_string(), format!("`{}`", f.name()), format!("`{}`", f.sha256)]).collect(),
+                t.checkpoints
+                    .iter()
+                    .map(|(st, f)| {
+                        vec![
+                            st.to_string(),
+                            format!("`{}`", f.name()),
+                            format!("`{}`", f.sha256),
+                        ]
+                    })
+                    .collect(),
             );
             if let Some(m) = &t.metrics {
                 if let Some(line) = crate::final_metrics(m) {

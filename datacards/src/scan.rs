@@ -271,7 +271,8 @@ impl TextStats {
             self.crawl.add(opt_value(crawl, i).unwrap_or("(none)"), 1);
             self.content_type
                 .add(opt_value(ctype, i).unwrap_or("(none)"), 1);
-            self.charset.add(opt_value(charset, i).unwrap_or("(none)"), 1);
+            self.charset
+                .add(opt_value(charset, i).unwrap_or("(none)"), 1);
             if let Some(d) = opt_value(date, i) {
                 self.months.add(d.get(..7).unwrap_or(d), 1);
                 if self.date_min.as_deref().is_none_or(|m| d < m) {
@@ -384,11 +385,20 @@ mod tests {
 
     #[test]
     fn domains_are_hosts_without_www_port_or_user() {
-        assert_eq!(domain_of("https://www.Example.com:8080/a?b").as_deref(), Some("example.com"));
-        assert_eq!(domain_of("http://user:pw@sub.example.org/x").as_deref(), Some("sub.example.org"));
+        assert_eq!(
+            domain_of("https://www.Example.com:8080/a?b").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(
+            domain_of("http://user:pw@sub.example.org/x").as_deref(),
+            Some("sub.example.org")
+        );
         assert_eq!(domain_of("http://[::1]:80/").as_deref(), Some("[::1]"));
         assert_eq!(domain_of("https:///nohost"), None);
-        assert_eq!(domain_of("example.net/path").as_deref(), Some("example.net"));
+        assert_eq!(
+            domain_of("example.net/path").as_deref(),
+            Some("example.net")
+        );
     }
 
     fn doc(i: usize, lang: &str, text: &str) -> Document {
@@ -408,7 +418,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut w = RollingWriter::new(dir.path(), "part", 0, OutputFormat::Parquet, 1 << 30);
         let docs: Vec<Document> = (0..2500)
-            .map(|i| doc(i, if i % 3 == 0 { "de" } else { "en" }, &"wörd ".repeat(1 + i % 40)))
+            .map(|i| {
+                doc(
+                    i,
+                    if i % 3 == 0 { "de" } else { "en" },
+                    &"wörd ".repeat(1 + i % 40),
+                )
+            })
             .collect();
         for d in &docs {
             w.write(d).unwrap();

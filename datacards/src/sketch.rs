@@ -391,7 +391,10 @@ mod tests {
         }
         for v in (0..5000u64).chain([1 << 20, (1 << 40) + 12345, u64::MAX / 3]) {
             let i = log2_index(v);
-            assert!(log2_lower(i) <= v && v < log2_lower(i + 1), "{v} in bucket {i}");
+            assert!(
+                log2_lower(i) <= v && v < log2_lower(i + 1),
+                "{v} in bucket {i}"
+            );
         }
         assert_eq!(log2_lower(8), 8);
         assert_eq!(log2_lower(9), 10);
@@ -411,7 +414,11 @@ mod tests {
         assert_eq!(h.min, Some(-0.1));
         assert_eq!(h.max, Some(1.5));
         assert_eq!(h.edges().len(), 11);
-        assert_eq!(h.quantile_bucket(0.5), Some((0.1, 0.2)), "3rd of 5 bucketed values");
+        assert_eq!(
+            h.quantile_bucket(0.5),
+            Some((0.1, 0.2)),
+            "3rd of 5 bucketed values"
+        );
     }
 
     #[test]
@@ -452,7 +459,14 @@ mod tests {
             t.add(&format!("k{i}"), i + 1);
         }
         assert!(t.exact());
-        assert_eq!(t.top(1)[0], HeavyHitter { key: "k8".into(), count: 9, error: 0 });
+        assert_eq!(
+            t.top(1)[0],
+            HeavyHitter {
+                key: "k8".into(),
+                count: 9,
+                error: 0
+            }
+        );
         // A stream with 3 heavy keys among many rare ones: the heavy keys survive with bounds.
         let mut t = TopK::new(16);
         let mut truth: HashMap<String, u64> = HashMap::new();
@@ -472,7 +486,10 @@ mod tests {
         assert_eq!(keys, ["heavy-a", "heavy-b", "heavy-c"]);
         for h in &t.top(16) {
             let real = truth[&h.key];
-            assert!(h.count - h.error <= real && real <= h.count, "{h:?} true {real}");
+            assert!(
+                h.count - h.error <= real && real <= h.count,
+                "{h:?} true {real}"
+            );
         }
         assert_eq!(t.total(), 20_000);
     }
@@ -493,10 +510,16 @@ mod tests {
         keys[2500..].iter().for_each(|k| y.add(k, 1));
         x.merge(&y);
         assert_eq!(x.total(), 5000);
-        assert_eq!(x.top(2).iter().map(|h| h.key.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(
+            x.top(2).iter().map(|h| h.key.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
         for h in x.top(8) {
             let real = truth[h.key.as_str()];
-            assert!(h.count - h.error <= real && real <= h.count, "{h:?} true {real}");
+            assert!(
+                h.count - h.error <= real && real <= h.count,
+                "{h:?} true {real}"
+            );
         }
         // Merging small exact tables stays exact.
         let (mut p, mut q) = (TopK::new(8), TopK::new(8));
@@ -505,6 +528,13 @@ mod tests {
         q.add("y", 1);
         p.merge(&q);
         assert!(p.exact());
-        assert_eq!(p.top(2)[0], HeavyHitter { key: "x".into(), count: 5, error: 0 });
+        assert_eq!(
+            p.top(2)[0],
+            HeavyHitter {
+                key: "x".into(),
+                count: 5,
+                error: 0
+            }
+        );
     }
 }

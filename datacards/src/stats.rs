@@ -185,14 +185,26 @@ fn key_counts(t: &TextStats, key: &str) -> Vec<ValueCount> {
     if let Some([f, tr]) = ks.bools {
         for (value, documents) in [("true", tr), ("false", f)] {
             if documents > 0 {
-                v.push(ValueCount { value: value.into(), documents, chars: None });
+                v.push(ValueCount {
+                    value: value.into(),
+                    documents,
+                    chars: None,
+                });
             }
         }
-        v.sort_by(|a, b| b.documents.cmp(&a.documents).then_with(|| a.value.cmp(&b.value)));
+        v.sort_by(|a, b| {
+            b.documents
+                .cmp(&a.documents)
+                .then_with(|| a.value.cmp(&b.value))
+        });
     }
     let absent = t.documents - ks.present;
     if absent > 0 {
-        v.push(ValueCount { value: "(none)".into(), documents: absent, chars: None });
+        v.push(ValueCount {
+            value: "(none)".into(),
+            documents: absent,
+            chars: None,
+        });
     }
     v
 }
@@ -272,14 +284,16 @@ pub fn dedup_stats(r: &PipelineRun) -> Result<Option<DedupStats>> {
             .as_u64()
             .ok_or_else(|| CardError::format(&path, format!("line {}: no `size`", n + 1)))?;
         let method = v["method"].as_str().unwrap_or("minhash").to_string();
-        let c = methods.entry(method.clone()).or_insert_with(|| ClusterStats {
-            method,
-            clusters: 0,
-            documents: 0,
-            removed: 0,
-            largest: 0,
-            sizes: Histogram::log2(),
-        });
+        let c = methods
+            .entry(method.clone())
+            .or_insert_with(|| ClusterStats {
+                method,
+                clusters: 0,
+                documents: 0,
+                removed: 0,
+                largest: 0,
+                sizes: Histogram::log2(),
+            });
         c.clusters += 1;
         c.documents += size;
         c.removed += size.saturating_sub(1);
@@ -358,7 +372,12 @@ fn assemble(t: &TextStats, b: &Bundle) -> Result<Stats> {
     for l in &mut languages {
         l.chars = t.chars_by_language.values.get(&l.value).copied();
     }
-    let dedup = b.runs.iter().rev().find_map(|r| dedup_stats(r).transpose()).transpose()?;
+    let dedup = b
+        .runs
+        .iter()
+        .rev()
+        .find_map(|r| dedup_stats(r).transpose())
+        .transpose()?;
     let tokens = b.tokens.as_ref().map(token_stats).transpose()?;
     let quality_scores = t
         .metadata
@@ -408,7 +427,10 @@ fn check_metadata_counts(s: &Stats, corpus: &PipelineRun, mpath: &Path) -> Resul
     if rows != s.documents {
         return Err(CardError::Mismatch {
             path: mpath.to_path_buf(),
-            message: format!("the shards hold {} documents, the manifest {rows}", s.documents),
+            message: format!(
+                "the shards hold {} documents, the manifest {rows}",
+                s.documents
+            ),
         });
     }
     let by_key = |k: &str| -> Option<&Vec<ValueCount>> {
@@ -422,8 +444,10 @@ fn check_metadata_counts(s: &Stats, corpus: &PipelineRun, mpath: &Path) -> Resul
     };
     for (key, values) in &corpus.manifest.metadata_counts {
         let Some(scanned) = by_key(key) else { continue };
-        let scanned: BTreeMap<&str, u64> =
-            scanned.iter().map(|v| (v.value.as_str(), v.documents)).collect();
+        let scanned: BTreeMap<&str, u64> = scanned
+            .iter()
+            .map(|v| (v.value.as_str(), v.documents))
+            .collect();
         let recorded: BTreeMap<&str, u64> = values.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         if scanned != recorded {
             return Err(CardError::Mismatch {

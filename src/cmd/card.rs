@@ -98,7 +98,9 @@ pub fn make(inputs: &CardInputs, opts: &CardOptions) -> anyhow::Result<()> {
     eprintln!(
         "card: {} documents{}, {} files in the lineage → {}",
         r.documents,
-        r.tokens.map(|t| format!(", {t} tokens")).unwrap_or_default(),
+        r.tokens
+            .map(|t| format!(", {t} tokens"))
+            .unwrap_or_default(),
         r.lineage_files,
         inputs.out.join("README.md").display()
     );
