@@ -152,12 +152,19 @@ fn draw<DB: DrawingBackend>(
                 }
                 Scale::Log2 => {
                     let hi = edges.last().copied().unwrap_or(2.0).max(2.0);
+                    // Start at the power of ten below the first non-empty bucket.
+                    let first = hist
+                        .counts
+                        .iter()
+                        .position(|c| *c > 0)
+                        .map_or(1.0, |i| edges[i].max(1.0));
+                    let lo = 10f64.powi(first.log10().floor() as i32).min(hi / 2.0);
                     let mut c = ChartBuilder::on(&root)
                         .caption(title, style(20))
                         .margin(12)
                         .x_label_area_size(40)
                         .y_label_area_size(60)
-                        .build_cartesian_2d((1.0..hi).log_scale(), yr)
+                        .build_cartesian_2d((lo..hi).log_scale(), yr)
                         .map_err(e)?;
                     c.configure_mesh()
                         .x_desc(x_desc.as_str())
@@ -166,7 +173,7 @@ fn draw<DB: DrawingBackend>(
                         .label_style(style(13))
                         .draw()
                         .map_err(e)?;
-                    c.draw_series(bars(1.0)).map_err(e)?;
+                    c.draw_series(bars(lo)).map_err(e)?;
                 }
             }
         }

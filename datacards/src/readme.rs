@@ -195,7 +195,7 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
     if let Some((a, b)) = &s.date_range {
         facts.push(vec!["Captured".into(), format!("{a} – {b}")]);
     }
-    table(&mut o, &["", ""], facts);
+    table(&mut o, &["", "value"], facts);
 
     // Motivation
     o.push_str("## Motivation\n\n");

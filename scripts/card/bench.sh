@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Benchmark of `quarry card` on a generated multi-GB corpus: time and peak RSS (release build).
-# Usage: scripts/card/bench.sh [TARGET_GB] [WORK_DIR]   (needs python3 with pyarrow, /usr/bin/time)
+# Usage: scripts/card/bench.sh [TEXT_GB] [WORK_DIR]   (needs python3 with pyarrow, /usr/bin/time)
 # The generated data is deleted at the end.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-gb="${1:-2}"
+gb="${1:-4}"
 work="${2:-$(mktemp -d)}"
 export QUARRY_TEST_DATA="${QUARRY_TEST_DATA:-$(cd .. && pwd)/shared/data}"
 py="${QUARRY_PYTHON:-python3}"
 cargo build --release --bin quarry -j 2 >&2
 bin="${CARGO_TARGET_DIR:-target}/release/quarry"
 trap 'rm -rf "$work"' EXIT
-"$py" scripts/card/make_bench_corpus.py "$work/corpus" --target-gb "$gb" >&2
+"$py" scripts/card/make_bench_corpus.py "$work/corpus" --text-gb "$gb" >&2
 du -sh "$work/corpus" >&2
 for threads in 1 2; do
   rm -rf "$work/card"
