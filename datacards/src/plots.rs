@@ -268,7 +268,7 @@ pub fn charts(s: &Stats) -> Vec<(PlotRef, Chart)> {
     for (k, h) in &s.quality_scores {
         add(
             &format!("score_{k}"),
-            format!("{k}"),
+            k.to_string(),
             Chart::Hist {
                 hist: h.clone(),
                 x_desc: k.clone(),

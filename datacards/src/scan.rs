@@ -408,7 +408,7 @@ mod tests {
         d.date = Some(format!("2024-0{}-18T01:58:10Z", 4 + i % 2));
         d.set_meta("language", lang);
         d.set_meta("language_score", 0.5 + (i % 5) as f64 / 10.0);
-        d.set_meta("opt_out", i % 4 == 0);
+        d.set_meta("opt_out", i.is_multiple_of(4));
         d.set_meta("pii_emails", i as i64);
         d
     }
