@@ -38,5 +38,14 @@ if [ -z "${QUARRY_SLURM:-}" ]; then
   fi
 fi
 
+# mlcroissant (MLCommons' reference Croissant implementation) and pyarrow for the dataset-card check
+# (tests/card.rs validates croissant.json and reads every record through them; skipped when absent).
+if command -v python3 >/dev/null 2>&1; then
+  if ! python3 -c "import mlcroissant, pyarrow" >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check mlcroissant pyarrow \
+      || echo "mlcroissant/pyarrow not installed; the Croissant check will be skipped" >&2
+  fi
+fi
+
 echo "== cargo test (workspace) =="
 cargo test --workspace --locked --no-fail-fast 2>&1

@@ -58,6 +58,10 @@ enum Command {
     Status(cmd::status::Args),
     /// Common Crawl: list a crawl's files, fetch slices of it (resumable, retried).
     Cc(cmd::cc::Args),
+    /// Write the dataset card of a release: README.md, croissant.json, stats.json, plots, lineage.json.
+    Card(cmd::card::Args),
+    /// Check a release bundle: re-hash every file its lineage names.
+    Lineage(cmd::lineage::Args),
 }
 
 fn main() -> ExitCode {
@@ -87,6 +91,8 @@ fn main() -> ExitCode {
         Command::Launch(a) => cmd::launch::run(a),
         Command::Status(a) => cmd::status::run(a),
         Command::Cc(a) => cmd::cc::run(a),
+        Command::Card(a) => cmd::card::run(a),
+        Command::Lineage(a) => cmd::lineage::run(a),
     };
     match result {
         Ok(code) => code,

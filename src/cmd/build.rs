@@ -7,6 +7,7 @@
 //! quarry-out/dedup/       deduplicated text shards, removed.txt, clusters.jsonl + manifest.json
 //! quarry-out/tokenizer.json
 //! quarry-out/tokens/      Megatron token shards + manifest.json
+//! quarry-out/README.md    the dataset card (+ croissant.json, stats.json, lineage.json, plots/)
 //! ```
 
 use std::path::PathBuf;
@@ -130,6 +131,7 @@ fn run_local(args: Args) -> anyhow::Result<ExitCode> {
         recipe.tokenizer.clone(),
         recipe.tokenize.clone(),
     );
+    let card_table = recipe.card.clone().unwrap_or_default();
     let pipeline = Pipeline::from_recipe(recipe, super::registry(), super::build_info())?;
     let opts = args.tasks.options()?;
     let mut code = super::run_pipeline(&pipeline, &opts)?;
@@ -152,6 +154,7 @@ fn run_local(args: Args) -> anyhow::Result<ExitCode> {
         text_shards = out.join("shards");
     }
     let shards_arg = [text_shards.display().to_string()];
+    let published = text_shards.parent().map(PathBuf::from).unwrap_or_default();
     let tok_path = match tokenizer {
         Some(t) => {
             let p = TokenizerParams::from_table(&t)?;
@@ -173,13 +176,26 @@ fn run_local(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let mut tokens_dir = None;
     if let (Some(t), Some(tok)) = (tokenize, &tok_path) {
         let p = TokenizeParams::from_table(&t)?;
         let format: ShardFormat = p.format.parse()?;
         let out = args.out.join("tokens");
         eprintln!("== tokenize → {}", out.display());
         super::tokens::tokenize(tok, &shards_arg, &out, format, p.shard_tokens, None)?;
+        tokens_dir = Some(out);
     }
+    // The card goes to the output folder itself, above the shards, so that its relative paths (HF
+    // `configs`, Croissant FileSet) stay inside the release.
+    eprintln!("== card → {}", args.out.display());
+    let card = quarry_datacards::CardInputs {
+        corpus: published,
+        tokens: tokens_dir,
+        train: Vec::new(),
+        out: args.out.clone(),
+    };
+    let opts = super::card::options_from_table(&card_table)?;
+    super::card::make(&card, &opts)?;
     eprintln!("done: {}", args.out.display());
     Ok(code)
 }

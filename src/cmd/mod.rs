@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod cc;
+pub mod card;
 pub mod classifier;
 pub mod dedup;
 pub mod documents;
@@ -11,6 +12,7 @@ pub mod filter;
 pub mod inspect;
 pub mod launch;
 pub mod license;
+pub mod lineage;
 pub mod models;
 pub mod run;
 pub mod sample;
