@@ -264,8 +264,40 @@ pub fn plan(
             ],
         });
     }
-    // The data card (issue 8) joins here as one more entry once `quarry card` exists:
-    // `if let Some(c) = &recipe.card { v.push(Stage { name: "card", array: 1, args: … }) }`.
+    // The dataset card closes the release, as in `quarry build`: written into the run folder itself
+    // so that its relative paths (HF `configs`, Croissant FileSet) stay inside the release.
+    let published = if recipe.dedup.is_some() {
+        d("dedup")
+    } else {
+        d("corpus")
+    };
+    let mut a = vec![s("card"), s("--corpus"), published];
+    if recipe.tokenize.is_some() && v.iter().any(|st| st.name == "tokenize") {
+        a.extend([s("--tokens"), d("tokens")]);
+    }
+    a.extend([s("--out"), dir.display().to_string()]);
+    for (k, val) in recipe.card.clone().unwrap_or_default() {
+        let flag = match k.as_str() {
+            "name" => "--name",
+            "license" => "--license",
+            "url" => "--url",
+            "version" => "--release-version",
+            "date" => "--date",
+            "creator" => "--creator",
+            other => anyhow::bail!(
+                "[card]: unknown key `{other}` (known: name, license, url, version, date, creator)"
+            ),
+        };
+        let val = val
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("[card] {k}: want a string"))?;
+        a.extend([s(flag), s(val)]);
+    }
+    v.push(Stage {
+        name: s("card"),
+        array: 1,
+        args: a,
+    });
     Ok(v)
 }
 
@@ -581,6 +613,7 @@ mod tests {
                 ("dedup-filter", 4),
                 ("tokenizer", 1),
                 ("tokenize", 1),
+                ("card", 1),
             ]
         );
         assert_eq!(p[0].args[..2], [s("run"), s("/run/recipe.toml")]);
