@@ -52,6 +52,8 @@ enum Command {
     Models(cmd::models::Args),
     /// List the stage types a recipe may use.
     Stages(cmd::stages::Args),
+    /// Crawl the web politely from seed URLs into WARC files (robots.txt, resumable).
+    Crawl(cmd::crawl::Args),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd::export::run(a),
         Command::Models(a) => cmd::models::run(a),
         Command::Stages(a) => cmd::stages::run(a),
+        Command::Crawl(a) => cmd::crawl::run(a),
     };
     match result {
         Ok(code) => code,

@@ -36,6 +36,7 @@ pub mod runtime;
 pub mod schema;
 pub mod storage;
 pub mod warc;
+pub mod crawl;
 pub mod write;
 pub use runtime::{Pipeline, RunError, RunOptions, RunOutcome};
 pub mod tokens;

@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod classifier;
+pub mod crawl;
 pub mod dedup;
 pub mod documents;
 pub mod export;
