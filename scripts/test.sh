@@ -23,6 +23,12 @@ if command -v python3 >/dev/null 2>&1; then
   fi
 fi
 
+# warcio, the independent WARC reader tests/crawl.rs checks `quarry crawl` output with.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import warcio" >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check "warcio>=1.7,<2" \
+    || echo "warcio not installed; the crawler's warcio check will be skipped" >&2
+fi
+
 # An S3-compatible server for the s3:// reader tests (moto's server, started by the tests themselves).
 if ! command -v moto_server >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check "moto[server]" || echo "moto not installed; S3 tests will be skipped" >&2

@@ -30,13 +30,13 @@ pub use step::{SideOutput, Step, StepFactory, StepRegistry, TaskContext, Verdict
 pub mod read;
 pub mod sample;
 pub use read::{ReadItem, RecordError};
+pub mod crawl;
 pub mod manifest;
 pub mod recipe;
 pub mod runtime;
 pub mod schema;
 pub mod storage;
 pub mod warc;
-pub mod crawl;
 pub mod write;
 pub use runtime::{Pipeline, RunError, RunOptions, RunOutcome};
 pub mod tokens;

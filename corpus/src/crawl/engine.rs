@@ -212,7 +212,10 @@ async fn run(cfg: CrawlConfig) -> Result<CrawlReport, CrawlError> {
     let seeds: Vec<Url> = cfg
         .seeds
         .iter()
-        .map(|s| urls::resolve(None, s).ok_or_else(|| CrawlError::Config(format!("seed `{s}` is not an http(s) URL"))))
+        .map(|s| {
+            urls::resolve(None, s)
+                .ok_or_else(|| CrawlError::Config(format!("seed `{s}` is not an http(s) URL")))
+        })
         .collect::<Result<_, _>>()?;
     if seeds.is_empty() {
         return Err(CrawlError::Config("no seed URLs".into()));
@@ -227,14 +230,20 @@ async fn run(cfg: CrawlConfig) -> Result<CrawlReport, CrawlError> {
         policy: cfg.policy.clone(),
     })
     .map_err(CrawlError::Config)?;
-    let (journal, events) =
-        Journal::open(&cfg.out).map_err(io_err(format!("opening the journal in {}", cfg.out.display())))?;
+    let (journal, events) = Journal::open(&cfg.out).map_err(io_err(format!(
+        "opening the journal in {}",
+        cfg.out.display()
+    )))?;
     let info = vec![
-        ("software".to_string(), format!("quarry/{}", env!("CARGO_PKG_VERSION"))),
+        (
+            "software".to_string(),
+            format!("quarry/{}", env!("CARGO_PKG_VERSION")),
+        ),
         ("format".to_string(), "WARC File Format 1.1".to_string()),
         (
             "conformsTo".to_string(),
-            "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/".to_string(),
+            "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
+                .to_string(),
         ),
         ("robots".to_string(), "obey".to_string()),
         ("http-header-user-agent".to_string(), cfg.user_agent.clone()),
@@ -269,7 +278,9 @@ async fn run(cfg: CrawlConfig) -> Result<CrawlReport, CrawlError> {
                 via: None,
                 chain: Vec::new(),
             };
-            c.journal.append(&Event::Add(a.clone())).map_err(io_err("writing the journal"))?;
+            c.journal
+                .append(&Event::Add(a.clone()))
+                .map_err(io_err("writing the journal"))?;
             c.enqueue(a, false);
         }
     }
@@ -312,19 +323,37 @@ impl Crawler {
                         self.pages_started += 1;
                     }
                     self.seen.insert(url.clone());
-                    self.outcomes.insert(url, Outcome { outcome, status, depth });
+                    self.outcomes.insert(
+                        url,
+                        Outcome {
+                            outcome,
+                            status,
+                            depth,
+                        },
+                    );
                     for a in adds {
                         add(a, &mut self.seen, &mut index, &mut pending);
                     }
                     for (u, d, r) in skip {
                         self.seen.insert(u.clone());
-                        self.outcomes.insert(u, Outcome { outcome: r, status: None, depth: d });
+                        self.outcomes.insert(
+                            u,
+                            Outcome {
+                                outcome: r,
+                                status: None,
+                                depth: d,
+                            },
+                        );
                     }
                     if let Some(w) = warc {
                         open = Some(w);
                     }
                 }
-                Event::Warc { file, end, finished: f } => {
+                Event::Warc {
+                    file,
+                    end,
+                    finished: f,
+                } => {
                     if f {
                         finished.push(file);
                         open = None;
@@ -399,7 +428,8 @@ impl Crawler {
             if self.in_flight == 0 && (waiting.is_none() || !can_start) {
                 break;
             }
-            let wake = waiting.filter(|_| can_start && self.in_flight < self.cfg.concurrency.max(1));
+            let wake =
+                waiting.filter(|_| can_start && self.in_flight < self.cfg.concurrency.max(1));
             tokio::select! {
                 m = rx.recv(), if self.in_flight > 0 => {
                     if let Some(m) = m {
@@ -445,13 +475,25 @@ impl Crawler {
                     let ua = self.cfg.user_agent.clone();
                     tokio::spawn(async move {
                         let (robots, tdm) = fetch_host_files(&fetcher, &origin, &ua).await;
-                        let _ = tx.send(Msg::Host { host: h, robots, tdm });
+                        let _ = tx.send(Msg::Host {
+                            host: h,
+                            robots,
+                            tdm,
+                        });
                     });
                 }
                 1 => {
                     idle_rounds = 0;
                     while let Some(item) = self.hosts[h].queue.pop_front() {
-                        self.finalise(item.url.clone(), "ssrf", None, item.depth, None, Vec::new(), Vec::new())?;
+                        self.finalise(
+                            item.url.clone(),
+                            "ssrf",
+                            None,
+                            item.depth,
+                            None,
+                            Vec::new(),
+                            Vec::new(),
+                        )?;
                     }
                 }
                 _ => {
@@ -470,7 +512,15 @@ impl Crawler {
                         _ => false,
                     };
                     if !allowed {
-                        self.finalise(item.url.clone(), "robots", None, item.depth, None, Vec::new(), Vec::new())?;
+                        self.finalise(
+                            item.url.clone(),
+                            "robots",
+                            None,
+                            item.depth,
+                            None,
+                            Vec::new(),
+                            Vec::new(),
+                        )?;
                         idle_rounds = 0;
                         continue;
                     }
@@ -514,7 +564,12 @@ impl Crawler {
         }
     }
 
-    fn handle_host(&mut self, h: usize, robots: Vec<Hop>, tdm: Option<Hop>) -> Result<(), CrawlError> {
+    fn handle_host(
+        &mut self,
+        h: usize,
+        robots: Vec<Hop>,
+        tdm: Option<Hop>,
+    ) -> Result<(), CrawlError> {
         self.report.robots_requested += robots.len() as u64;
         let mut refused = false;
         let mut outcome: Option<(Option<u16>, Vec<u8>)> = None;
@@ -580,7 +635,15 @@ impl Crawler {
         let f = match hop.res {
             Err(e) => {
                 tracing::debug!("{url}: {e}");
-                return self.finalise(item.url, e.reason(), None, item.depth, None, Vec::new(), Vec::new());
+                return self.finalise(
+                    item.url,
+                    e.reason(),
+                    None,
+                    item.depth,
+                    None,
+                    Vec::new(),
+                    Vec::new(),
+                );
             }
             Ok(f) => f,
         };
@@ -616,7 +679,9 @@ impl Crawler {
                 }
             }
         } else if (300..400).contains(&f.status) {
-            let target = f.header("location").and_then(|l| urls::resolve(Some(&url), l));
+            let target = f
+                .header("location")
+                .and_then(|l| urls::resolve(Some(&url), l));
             outcome = match target {
                 None => "no_location",
                 Some(t) => {
@@ -655,7 +720,10 @@ impl Crawler {
         let (ai, tdm) = match &self.hosts[h].robots {
             RobotsState::Ready(r, t) => (
                 r.ai_disallowed(&pq),
-                t.as_ref().and_then(|t| t.rule_for(&pq)).filter(|r| r.reserved).cloned(),
+                t.as_ref()
+                    .and_then(|t| t.rule_for(&pq))
+                    .filter(|r| r.reserved)
+                    .cloned(),
             ),
             _ => (Vec::new(), None),
         };
@@ -696,7 +764,16 @@ impl Crawler {
         let status = Some(f.status);
         // A redirect target goes to the front of its host's queue so a chain proceeds promptly.
         let front = redirect_front.is_some();
-        self.finalise_with(item.url, outcome, status, item.depth, Some(warc), adds, skips, front)
+        self.finalise_with(
+            item.url,
+            outcome,
+            status,
+            item.depth,
+            Some(warc),
+            adds,
+            skips,
+            front,
+        )
     }
 
     /// Commits a URL's outcome (and the URLs its page discovered) to the journal and the tallies.
@@ -735,8 +812,12 @@ impl Crawler {
             add,
             skip,
         };
-        self.journal.append(&e).map_err(io_err("writing the journal"))?;
-        let Event::Done { add, skip, .. } = e else { unreachable!() };
+        self.journal
+            .append(&e)
+            .map_err(io_err("writing the journal"))?;
+        let Event::Done { add, skip, .. } = e else {
+            unreachable!()
+        };
         self.outcomes.insert(
             url,
             Outcome {
@@ -746,15 +827,30 @@ impl Crawler {
             },
         );
         for (u, d, r) in skip {
-            self.outcomes.insert(u, Outcome { outcome: r, status: None, depth: d });
+            self.outcomes.insert(
+                u,
+                Outcome {
+                    outcome: r,
+                    status: None,
+                    depth: d,
+                },
+            );
         }
         for a in add {
             self.enqueue(a, front);
         }
         if self.warc.full() {
-            if let Some((file, end)) = self.warc.finish_current().map_err(io_err("finishing a WARC file"))? {
+            if let Some((file, end)) = self
+                .warc
+                .finish_current()
+                .map_err(io_err("finishing a WARC file"))?
+            {
                 self.journal
-                    .append(&Event::Warc { file, end, finished: true })
+                    .append(&Event::Warc {
+                        file,
+                        end,
+                        finished: true,
+                    })
                     .map_err(io_err("writing the journal"))?;
             }
         }
@@ -775,7 +871,11 @@ impl Crawler {
             .map_err(io_err("opening a WARC file"))?
         {
             self.journal
-                .append(&Event::Warc { file, end, finished: false })
+                .append(&Event::Warc {
+                    file,
+                    end,
+                    finished: false,
+                })
                 .map_err(io_err("writing the journal"))?;
         }
         self.rec_seq += 1;
@@ -794,7 +894,11 @@ impl Crawler {
             .ok()
             .and_then(|s| s.canonical_reason())
             .unwrap_or("");
-        let version = if f.version == "HTTP/2" { "HTTP/1.1" } else { f.version.as_str() };
+        let version = if f.version == "HTTP/2" {
+            "HTTP/1.1"
+        } else {
+            f.version.as_str()
+        };
         let mut resp_block = format!("{version} {} {reason}\r\n", f.status).into_bytes();
         for (k, v) in &f.headers {
             resp_block.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
@@ -808,7 +912,8 @@ impl Crawler {
         let ip = f.ip.map(|i| i.to_string());
         let resp_ref = format!("<{resp_id}>");
         let u = url.as_str();
-        let mut resp = RecordSpec::new(WriteType::Response, &resp_id, &date, &resp_block).target_uri(u);
+        let mut resp =
+            RecordSpec::new(WriteType::Response, &resp_id, &date, &resp_block).target_uri(u);
         if let Some(ip) = &ip {
             resp = resp.header("WARC-IP-Address", ip);
         }
@@ -829,13 +934,23 @@ impl Crawler {
                     .header("WARC-Refers-To", &resp_ref),
             );
         }
-        self.warc.write(&specs).map_err(io_err("writing a WARC record"))
+        self.warc
+            .write(&specs)
+            .map_err(io_err("writing a WARC record"))
     }
 
     fn finish(mut self, start: Instant) -> Result<CrawlReport, CrawlError> {
-        if let Some((file, end)) = self.warc.finish_current().map_err(io_err("finishing a WARC file"))? {
+        if let Some((file, end)) = self
+            .warc
+            .finish_current()
+            .map_err(io_err("finishing a WARC file"))?
+        {
             self.journal
-                .append(&Event::Warc { file, end, finished: true })
+                .append(&Event::Warc {
+                    file,
+                    end,
+                    finished: true,
+                })
                 .map_err(io_err("writing the journal"))?;
         }
         self.journal.sync().map_err(io_err("syncing the journal"))?;
@@ -928,7 +1043,10 @@ fn page_links(f: &Fetched, url: &Url) -> (Option<PageLinks>, bool) {
     if !html {
         return (None, false);
     }
-    (Some(links::extract(&String::from_utf8_lossy(&body), url)), false)
+    (
+        Some(links::extract(&String::from_utf8_lossy(&body), url)),
+        false,
+    )
 }
 
 /// robots.txt (following up to five redirects, RFC 9309 §2.3.1.2) and tdmrep.json of a host.
@@ -938,12 +1056,15 @@ async fn fetch_host_files(fetcher: &Fetcher, origin: &Url, ua: &str) -> (Vec<Hop
     for _ in 0..6 {
         let res = fetcher.get(&url, false).await;
         let next = match &res {
-            Ok(f) if (300..400).contains(&f.status) => {
-                f.header("location").and_then(|l| urls::resolve(Some(&url), l))
-            }
+            Ok(f) if (300..400).contains(&f.status) => f
+                .header("location")
+                .and_then(|l| urls::resolve(Some(&url), l)),
             _ => None,
         };
-        hops.push(Hop { url: url.clone(), res });
+        hops.push(Hop {
+            url: url.clone(),
+            res,
+        });
         match next {
             Some(n) if hops.len() < 6 => url = n,
             _ => break,
@@ -966,7 +1087,9 @@ async fn fetch_host_files(fetcher: &Fetcher, origin: &Url, ua: &str) -> (Vec<Hop
         _ => false,
     };
     let tdm = if robots_ok {
-        let u = origin.join("/.well-known/tdmrep.json").expect("valid origin");
+        let u = origin
+            .join("/.well-known/tdmrep.json")
+            .expect("valid origin");
         let res = fetcher.get(&u, false).await;
         Some(Hop { url: u, res })
     } else {

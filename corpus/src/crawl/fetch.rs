@@ -200,7 +200,12 @@ impl Fetcher {
         }
     }
 
-    async fn get_inner(&self, url: &Url, page: bool, unix_secs: i64) -> Result<Fetched, FetchError> {
+    async fn get_inner(
+        &self,
+        url: &Url,
+        page: bool,
+        unix_secs: i64,
+    ) -> Result<Fetched, FetchError> {
         let host = match url.port() {
             Some(p) => format!("{}:{p}", url.host_str().unwrap_or("")),
             None => url.host_str().unwrap_or("").to_string(),
@@ -212,7 +217,10 @@ impl Fetcher {
                 "Accept".to_string(),
                 "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5".to_string(),
             ),
-            ("Accept-Encoding".to_string(), "gzip, deflate, br".to_string()),
+            (
+                "Accept-Encoding".to_string(),
+                "gzip, deflate, br".to_string(),
+            ),
         ];
         let mut req = self.client.get(url.as_str());
         for (k, v) in request_headers.iter().skip(1) {
@@ -238,14 +246,25 @@ impl Fetcher {
             .headers()
             .iter()
             .filter(|(k, _)| k.as_str() != "transfer-encoding")
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         if page && (200..300).contains(&status) && !self.limits.content_types.is_empty() {
             let mime = resp
                 .headers()
                 .get("content-type")
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).to_string())
-                .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+                .map(|v| {
+                    v.split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_ascii_lowercase()
+                })
                 .unwrap_or_default();
             // A missing Content-Type is accepted: the reader sniffs the payload.
             if !mime.is_empty() && !self.limits.content_types.iter().any(|t| *t == mime) {

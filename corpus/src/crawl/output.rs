@@ -31,7 +31,12 @@ struct Open {
 impl WarcFiles {
     /// Output in `dir`, files named `<prefix>-NNNNN.warc.gz`, rolled past `max_bytes`; each file
     /// starts with a warcinfo record holding `info_fields`.
-    pub fn new(dir: &Path, prefix: &str, max_bytes: u64, info_fields: Vec<(String, String)>) -> Self {
+    pub fn new(
+        dir: &Path,
+        prefix: &str,
+        max_bytes: u64,
+        info_fields: Vec<(String, String)>,
+    ) -> Self {
         WarcFiles {
             dir: dir.to_path_buf(),
             prefix: prefix.to_string(),
@@ -50,7 +55,11 @@ impl WarcFiles {
 
     /// Restores the state the journal recorded: `finished` files, and the open file (name and
     /// committed length) if any. Returns an error when the open file is shorter than committed.
-    pub fn resume(&mut self, finished: Vec<String>, open: Option<(String, u64)>) -> std::io::Result<()> {
+    pub fn resume(
+        &mut self,
+        finished: Vec<String>,
+        open: Option<(String, u64)>,
+    ) -> std::io::Result<()> {
         self.index = finished.len() as u32;
         self.finished = finished;
         if let Some((name, end)) = open {

@@ -186,7 +186,11 @@ impl RobotsFile {
 
     /// The merged groups for `agent` (its product token is the part before `/`).
     pub fn rules_for(&self, agent: &str) -> AgentRules<'_> {
-        let token = agent.split(['/', ' ']).next().unwrap_or("").to_ascii_lowercase();
+        let token = agent
+            .split(['/', ' '])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         let mut out = AgentRules::default();
         let mut collect = |pred: &dyn Fn(&Group) -> bool| {
             let mut any = false;
@@ -230,7 +234,9 @@ impl AgentRules<'_> {
             }
             best = match best {
                 None => Some((r.len, r.allow)),
-                Some((l, a)) if r.len > l || (r.len == l && r.allow && !a) => Some((r.len, r.allow)),
+                Some((l, a)) if r.len > l || (r.len == l && r.allow && !a) => {
+                    Some((r.len, r.allow))
+                }
                 keep => keep,
             };
         }
@@ -484,8 +490,7 @@ mod tests {
         assert!(!Robots::from_status(Some(500), b"").allowed("x", "/a"));
         assert!(!Robots::from_status(Some(503), b"").allowed("x", "/a"));
         assert!(!Robots::from_status(None, b"").allowed("x", "/a"));
-        assert!(!Robots::from_status(Some(200), b"User-agent: *\nDisallow: /a")
-            .allowed("x", "/a"));
+        assert!(!Robots::from_status(Some(200), b"User-agent: *\nDisallow: /a").allowed("x", "/a"));
     }
 
     #[test]

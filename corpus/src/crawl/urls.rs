@@ -135,9 +135,10 @@ impl Scope {
         let host = u.host_str().unwrap_or("");
         match self {
             Scope::Host(h) => h.iter().any(|x| x == host),
-            Scope::Domain(d) => d
-                .iter()
-                .any(|x| host == x || (host.ends_with(x.as_str()) && host[..host.len() - x.len()].ends_with('.'))),
+            Scope::Domain(d) => d.iter().any(|x| {
+                host == x
+                    || (host.ends_with(x.as_str()) && host[..host.len() - x.len()].ends_with('.'))
+            }),
             Scope::Regex(r) => r.is_match(u.as_str()),
         }
     }
@@ -191,7 +192,8 @@ pub fn is_forbidden(ip: IpAddr) -> bool {
                 || (s[0] & 0xffc0) == 0xfec0 // fec0::/10 site local (deprecated)
                 || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
                 || (s[0] == 0x0064 && s[1] == 0xff9b) // NAT64 may reach IPv4 private space
-                || (s[0] == 0 && s[1] == 0 && s[2] == 0 && s[3] == 0 && s[4] == 0 && s[5] == 0) // IPv4-compatible
+                || (s[0] == 0 && s[1] == 0 && s[2] == 0 && s[3] == 0 && s[4] == 0 && s[5] == 0)
+            // IPv4-compatible
         }
     }
 }
@@ -206,10 +208,19 @@ mod tests {
 
     #[test]
     fn normalisation() {
-        assert_eq!(n("HTTP://Example.ORG:80/a/./b/../c#frag"), "http://example.org/a/c");
+        assert_eq!(
+            n("HTTP://Example.ORG:80/a/./b/../c#frag"),
+            "http://example.org/a/c"
+        );
         assert_eq!(n("https://example.org:443"), "https://example.org/");
-        assert_eq!(n("https://example.org:8443/x"), "https://example.org:8443/x");
-        assert_eq!(n("http://e.org/%7euser/%2f%41?b=2&a=1&%7e"), "http://e.org/~user/%2FA?b=2&a=1&~");
+        assert_eq!(
+            n("https://example.org:8443/x"),
+            "https://example.org:8443/x"
+        );
+        assert_eq!(
+            n("http://e.org/%7euser/%2f%41?b=2&a=1&%7e"),
+            "http://e.org/~user/%2FA?b=2&a=1&~"
+        );
         assert_eq!(n("http://e.org/caf\u{e9} x"), "http://e.org/caf%C3%A9%20x");
         assert_eq!(n("http://user:pw@e.org/"), "http://e.org/");
         assert_eq!(n("mailto:a@b.org"), "");
@@ -247,13 +258,34 @@ mod tests {
     #[test]
     fn forbidden_addresses() {
         for a in [
-            "127.0.0.1", "127.0.0.2", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
-            "0.0.0.0", "100.64.0.1", "255.255.255.255", "224.0.0.1", "::1", "::", "fc00::1",
-            "fd12::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a00:1",
+            "127.0.0.1",
+            "127.0.0.2",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
         ] {
             assert!(is_forbidden(a.parse().unwrap()), "{a}");
         }
-        for a in ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8", "172.32.0.1"] {
+        for a in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "172.32.0.1",
+        ] {
             assert!(!is_forbidden(a.parse().unwrap()), "{a}");
         }
         let p = AddressPolicy {

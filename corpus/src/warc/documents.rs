@@ -427,7 +427,8 @@ mod tests {
         )
         .unwrap();
         w.write_record(
-            &RecordSpec::new(WriteType::Response, "urn:uuid:b", DATE, block).target_uri("http://x/b"),
+            &RecordSpec::new(WriteType::Response, "urn:uuid:b", DATE, block)
+                .target_uri("http://x/b"),
         )
         .unwrap();
         let out = items(w.finish().unwrap(), &WarcOptions::default());
@@ -441,9 +442,15 @@ mod tests {
         assert_eq!(docs.len(), 2);
         assert_eq!(
             docs[0].meta("robots_ai_disallow"),
-            Some(&crate::MetaValue::List(vec!["GPTBot".into(), "CCBot".into()]))
+            Some(&crate::MetaValue::List(vec![
+                "GPTBot".into(),
+                "CCBot".into()
+            ]))
         );
-        assert_eq!(docs[0].meta("tdm_reservation").and_then(|v| v.as_bool()), Some(true));
+        assert_eq!(
+            docs[0].meta("tdm_reservation").and_then(|v| v.as_bool()),
+            Some(true)
+        );
         assert_eq!(
             docs[0].meta("tdm_policy").and_then(|v| v.as_str()),
             Some("https://x/policy.json")

@@ -80,7 +80,9 @@ pub fn from_metadata(meta: &quarry_corpus::Metadata, out: &mut Vec<OptOut>) {
         }
     }
     if meta.get("tdm_reservation").and_then(|v| v.as_bool()) == Some(true)
-        && !out.iter().any(|o| o.reason == "tdm_reservation" && o.source == "tdmrep.json")
+        && !out
+            .iter()
+            .any(|o| o.reason == "tdm_reservation" && o.source == "tdmrep.json")
     {
         out.push(OptOut {
             reason: "tdm_reservation",
