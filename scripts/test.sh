@@ -47,5 +47,11 @@ if command -v python3 >/dev/null 2>&1; then
   fi
 fi
 
+# warcio, the independent WARC reader tests/crawl.rs checks `quarry crawl` output with.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import warcio" >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check "warcio>=1.7,<2" \
+    || echo "warcio not installed; the crawler's warcio check will be skipped" >&2
+fi
+
 echo "== cargo test (workspace) =="
 cargo test --workspace --locked --no-fail-fast 2>&1

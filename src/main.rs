@@ -62,6 +62,8 @@ enum Command {
     Card(cmd::card::Args),
     /// Check a release bundle: re-hash every file its lineage names.
     Lineage(cmd::lineage::Args),
+    /// Crawl the web politely from seed URLs into WARC files (robots.txt, resumable).
+    Crawl(cmd::crawl::Args),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +95,7 @@ fn main() -> ExitCode {
         Command::Cc(a) => cmd::cc::run(a),
         Command::Card(a) => cmd::card::run(a),
         Command::Lineage(a) => cmd::lineage::run(a),
+        Command::Crawl(a) => cmd::crawl::run(a),
     };
     match result {
         Ok(code) => code,

@@ -31,6 +31,7 @@ pub mod read;
 pub mod sample;
 pub use read::{ReadItem, RecordError};
 pub mod cc;
+pub mod crawl;
 pub mod manifest;
 pub mod recipe;
 pub mod runtime;

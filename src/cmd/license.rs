@@ -94,7 +94,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     let Some(raw) = doc.raw.as_ref() else {
                         continue;
                     };
-                    let a = audit_bytes_at(&raw.http_headers, &raw.body, doc.url.as_deref());
+                    let mut a = audit_bytes_at(&raw.http_headers, &raw.body, doc.url.as_deref());
+                    quarry_filters::license::optout::from_metadata(&doc.metadata, &mut a.opt_outs);
                     print(
                         &mut out,
                         args.json,

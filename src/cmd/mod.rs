@@ -4,6 +4,7 @@ pub mod build;
 pub mod cc;
 pub mod card;
 pub mod classifier;
+pub mod crawl;
 pub mod dedup;
 pub mod documents;
 pub mod export;

@@ -232,6 +232,7 @@ impl<R: Read> DocumentReader<R> {
         }
         let mut doc = self.base_doc(&rec);
         doc.set_meta("http_status", i64::from(head.status));
+        crawl_signals(&rec, &mut doc);
         let decoded = self.decode_payload(&head, body, &mut doc);
         let payload = decoded.as_deref().unwrap_or(body);
         if mime.is_empty()
@@ -366,6 +367,33 @@ impl<R: Read> Iterator for DocumentReader<R> {
     }
 }
 
+/// The opt-out signals `quarry crawl` records on a response (see [`crate::crawl`]):
+/// `WARC-Robots-AI-Disallow` → `robots_ai_disallow` (list of user agents), `WARC-TDM-Reservation:
+/// 1` → `tdm_reservation: true`, `WARC-TDM-Policy` → `tdm_policy`.
+fn crawl_signals(rec: &Record, doc: &mut Document) {
+    if let Some(v) = rec.headers.get("WARC-Robots-AI-Disallow") {
+        let agents: Vec<crate::MetaValue> = v
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(crate::MetaValue::from)
+            .collect();
+        if !agents.is_empty() {
+            doc.set_meta("robots_ai_disallow", crate::MetaValue::List(agents));
+        }
+    }
+    if rec
+        .headers
+        .get("WARC-TDM-Reservation")
+        .is_some_and(|v| v.trim() == "1")
+    {
+        doc.set_meta("tdm_reservation", true);
+        if let Some(p) = rec.headers.get("WARC-TDM-Policy") {
+            doc.set_meta("tdm_policy", p.trim());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,6 +411,52 @@ mod tests {
         let r = read_documents(Box::new(std::io::empty()), "e", &WarcOptions::default());
         assert_send(&r);
         assert_eq!(r.count(), 0);
+    }
+
+    #[test]
+    fn crawler_opt_out_headers_become_metadata() {
+        use crate::warc::writer::{RecordSpec, WriteType};
+        let mut w = WarcWriter::uncompressed(Vec::new());
+        let block = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<p>x</p>";
+        w.write_record(
+            &RecordSpec::new(WriteType::Response, "urn:uuid:a", DATE, block)
+                .target_uri("http://x/a")
+                .header("WARC-Robots-AI-Disallow", "GPTBot, CCBot")
+                .header("WARC-TDM-Reservation", "1")
+                .header("WARC-TDM-Policy", "https://x/policy.json"),
+        )
+        .unwrap();
+        w.write_record(
+            &RecordSpec::new(WriteType::Response, "urn:uuid:b", DATE, block)
+                .target_uri("http://x/b"),
+        )
+        .unwrap();
+        let out = items(w.finish().unwrap(), &WarcOptions::default());
+        let docs: Vec<&Document> = out
+            .iter()
+            .filter_map(|i| match i {
+                ReadItem::Doc(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(
+            docs[0].meta("robots_ai_disallow"),
+            Some(&crate::MetaValue::List(vec![
+                "GPTBot".into(),
+                "CCBot".into()
+            ]))
+        );
+        assert_eq!(
+            docs[0].meta("tdm_reservation").and_then(|v| v.as_bool()),
+            Some(true)
+        );
+        assert_eq!(
+            docs[0].meta("tdm_policy").and_then(|v| v.as_str()),
+            Some("https://x/policy.json")
+        );
+        assert!(docs[1].meta("robots_ai_disallow").is_none());
+        assert!(docs[1].meta("tdm_reservation").is_none());
     }
 
     #[test]

@@ -59,7 +59,9 @@
 //! `input_truncated` (the input ended inside the record); `http_dechunk_failed` (declared chunked but
 //! not valid chunked data: the raw body is kept); `http_decode_error` (a `Content-Encoding` that
 //! failed to decode or exceeded the size cap: the raw bytes are kept, the message says why);
-//! `warc_identified_content_language` and `warc_refers_to` (WET/WAT).
+//! `warc_identified_content_language` and `warc_refers_to` (WET/WAT); `robots_ai_disallow`,
+//! `tdm_reservation` and `tdm_policy` from the opt-out headers `quarry crawl` writes (see
+//! [`crate::crawl`]).
 //!
 //! # Writing
 //!

@@ -285,6 +285,11 @@ impl<W: Write> WarcWriter<W> {
         )
     }
 
+    /// Flushes the inner writer (every record written so far reaches it whole).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+
     /// Flushes and returns the inner writer.
     pub fn finish(mut self) -> io::Result<W> {
         self.inner.flush()?;

@@ -1,13 +1,18 @@
 //! Opt-out signals: robots directives (`<meta name="robots">`, bot-specific robots metas and the
 //! `X-Robots-Tag` header) carrying `noai`, `noimageai` or `noindex`, and TDMRep's
 //! `tdm-reservation` (meta or header) set to `1`.
+//!
+//! For pages from `quarry crawl`, [`from_metadata`] adds the site-level signals the crawler
+//! recorded: the site's robots.txt disallowing the page for AI crawlers (`robots_ai`) and its
+//! `/.well-known/tdmrep.json` reserving TDM rights for the page (`tdm_reservation`).
 
 /// One opt-out signal with the reason recorded in `opt_out_reasons`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct OptOut {
-    /// `robots_noai`, `robots_noimageai`, `robots_noindex` or `tdm_reservation`.
+    /// `robots_noai`, `robots_noimageai`, `robots_noindex`, `tdm_reservation` or `robots_ai`.
     pub reason: &'static str,
-    /// Where it was found: `meta:<name>` or `header:<name>`.
+    /// Where it was found: `meta:<name>`, `header:<name>`, `robots.txt:<agents>` or
+    /// `tdmrep.json`.
     pub source: String,
 }
 
@@ -61,6 +66,31 @@ pub fn from_headers(headers: &[(String, String)], out: &mut Vec<OptOut>) {
     }
 }
 
+/// Signals the crawler recorded in the document metadata (`robots_ai_disallow`: the AI user agents
+/// the site's robots.txt disallows for this page; `tdm_reservation`: its tdmrep.json reserves TDM
+/// rights for this page).
+pub fn from_metadata(meta: &quarry_corpus::Metadata, out: &mut Vec<OptOut>) {
+    if let Some(quarry_corpus::MetaValue::List(agents)) = meta.get("robots_ai_disallow") {
+        let names: Vec<&str> = agents.iter().filter_map(|a| a.as_str()).collect();
+        if !names.is_empty() {
+            out.push(OptOut {
+                reason: "robots_ai",
+                source: format!("robots.txt:{}", names.join(",")),
+            });
+        }
+    }
+    if meta.get("tdm_reservation").and_then(|v| v.as_bool()) == Some(true)
+        && !out
+            .iter()
+            .any(|o| o.reason == "tdm_reservation" && o.source == "tdmrep.json")
+    {
+        out.push(OptOut {
+            reason: "tdm_reservation",
+            source: "tdmrep.json".into(),
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +120,25 @@ mod tests {
         let r: Vec<_> = out.iter().map(|o| o.reason).collect();
         assert_eq!(r, ["robots_noindex", "tdm_reservation"]);
         assert_eq!(out[0].source, "header:x-robots-tag");
+    }
+
+    #[test]
+    fn crawler_metadata_signals() {
+        use quarry_corpus::MetaValue;
+        let mut meta = quarry_corpus::Metadata::new();
+        let mut out = Vec::new();
+        from_metadata(&meta, &mut out);
+        assert!(out.is_empty());
+        meta.insert(
+            "robots_ai_disallow".into(),
+            MetaValue::List(vec!["GPTBot".into(), "CCBot".into()]),
+        );
+        meta.insert("tdm_reservation".into(), MetaValue::from(true));
+        from_metadata(&meta, &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].reason, "robots_ai");
+        assert_eq!(out[0].source, "robots.txt:GPTBot,CCBot");
+        assert_eq!(out[1].reason, "tdm_reservation");
+        assert_eq!(out[1].source, "tdmrep.json");
     }
 }

@@ -10,7 +10,8 @@
 //! Reads `doc.raw` (headers + body); without a raw payload it audits `doc.text` (prose
 //! declarations only can match there). Writes `license` (absent when none), `license_class`,
 //! `license_findings`, `opt_out` and `opt_out_reasons`. Drops with `opted_out` (checked first)
-//! or `license_not_allowed`.
+//! or `license_not_allowed`. Opt-outs include those the crawler recorded in the metadata
+//! (`robots_ai`, `tdm_reservation` from tdmrep.json; see [`super::optout::from_metadata`]).
 
 use std::collections::BTreeMap;
 
@@ -122,10 +123,12 @@ impl Step for LicenseStep {
     }
 
     fn process(&self, doc: &mut Document) -> Verdict {
-        let a = match &doc.raw {
+        let mut a = match &doc.raw {
             Some(raw) => audit_bytes_at(&raw.http_headers, &raw.body, doc.url.as_deref()),
             None => audit_at(&[], &doc.text, doc.url.as_deref()),
         };
+        // Site-level signals recorded by `quarry crawl` (robots.txt for AI crawlers, TDMRep).
+        super::optout::from_metadata(&doc.metadata, &mut a.opt_outs);
         annotate(doc, &a);
         if self.drop_opted_out && !a.opt_outs.is_empty() {
             return Verdict::drop("opted_out");
@@ -218,5 +221,24 @@ mod tests {
         assert!(build(&bad).is_err());
         let bad: toml::Table = toml::from_str("keep = [\"opne\"]").unwrap();
         assert!(build(&bad).is_err());
+    }
+
+    #[test]
+    fn crawler_robots_ai_metadata_is_an_opt_out() {
+        let s = step("drop_opted_out = true");
+        let mut d = doc(&[], "<p>hello</p>");
+        d.set_meta(
+            "robots_ai_disallow",
+            MetaValue::List(vec![MetaValue::from("GPTBot")]),
+        );
+        assert_eq!(s.process(&mut d), Verdict::drop("opted_out"));
+        match d.meta("opt_out_reasons") {
+            Some(MetaValue::List(l)) => assert_eq!(l, &vec![MetaValue::from("robots_ai")]),
+            other => panic!("{other:?}"),
+        }
+        let tag = step("");
+        let mut d = doc(&[], "<p>hello</p>");
+        assert!(tag.process(&mut d).is_keep());
+        assert_eq!(d.meta("opt_out").and_then(|v| v.as_bool()), Some(false));
     }
 }
