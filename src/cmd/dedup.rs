@@ -327,6 +327,7 @@ fn run_filter(a: FilterArgs) -> anyhow::Result<ExitCode> {
                 task: Some(t),
                 force: opts.force,
                 progress: opts.progress,
+                staging: opts.staging.clone(),
             },
         )?;
         if c != ExitCode::SUCCESS {

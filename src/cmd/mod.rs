@@ -1,8 +1,8 @@
 //! One module per subcommand: its clap `Args` and a `run` that calls the crates.
 
 pub mod build;
-pub mod cc;
 pub mod card;
+pub mod cc;
 pub mod classifier;
 pub mod crawl;
 pub mod dedup;
