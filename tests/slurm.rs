@@ -83,6 +83,9 @@ fn assert_same_outputs(a: &Path, b: &Path) {
         "dedup/removed.txt",
         "dedup/clusters.jsonl",
         "tokenizer.json",
+        // the dataset card's statistics come from the data alone (its README and croissant.json
+        // also name the run's manifests by digest, and those record wall times and paths)
+        "stats.json",
     ] {
         let (x, y) = (
             std::fs::read(a.join(f)).unwrap(),
@@ -116,6 +119,9 @@ fn assert_same_outputs(a: &Path, b: &Path) {
         };
         assert_eq!(rows(&x), rows(&y), "{m}: outputs");
     }
+    let plots = shard_bytes(&a.join("plots"));
+    assert!(plots.len() >= 10, "card plots: {}", plots.len());
+    assert!(plots == shard_bytes(&b.join("plots")), "card plots differ");
     let (x, y) = (
         json(&a.join("tokens/manifest.json")),
         json(&b.join("tokens/manifest.json")),
@@ -265,7 +271,7 @@ fn launch_local_and_slurm_match_quarry_build() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let launch = json(&slurm.join("launch.json"));
     let stages = launch["stages"].as_array().unwrap();
-    assert_eq!(stages.len(), 10, "{launch}");
+    assert_eq!(stages.len(), 11, "{launch}");
     assert!(stages.iter().all(|s| s["job_id"].as_str().is_some()));
     assert!(slurm.join("slurm/00-extract.sbatch").exists());
     // poll markers through `quarry status` (sbatch --wait polls slowly)
