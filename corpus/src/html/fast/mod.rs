@@ -26,7 +26,12 @@ pub fn extract_quarry(html: &str, opts: &ExtractOptions) -> Extracted {
     let mut page = tree::parse(html);
     page.aggregate();
     let sel = select::select(&page, opts.include_tables);
-    let mut text = String::with_capacity(sel.lines.iter().map(|&i| page.lines[i].text.len() + 1).sum());
+    let mut text = String::with_capacity(
+        sel.lines
+            .iter()
+            .map(|&i| page.lines[i].text.len() + 1)
+            .sum(),
+    );
     for &i in &sel.lines {
         if !text.is_empty() {
             text.push('\n');
@@ -41,7 +46,8 @@ pub fn extract_quarry(html: &str, opts: &ExtractOptions) -> Extracted {
     }
     // NFC, as trafilatura and most corpora do: the same word has the same bytes whichever way the
     // page composed it (Bengali `য়` is U+09DF in some pages, U+09AF U+09BC in others).
-    if unicode_normalization::is_nfc_quick(text.chars()) != unicode_normalization::IsNormalized::Yes {
+    if unicode_normalization::is_nfc_quick(text.chars()) != unicode_normalization::IsNormalized::Yes
+    {
         text = unicode_normalization::UnicodeNormalization::nfc(text.as_str()).collect();
     }
     Extracted {
@@ -63,7 +69,8 @@ mod tests {
 
     #[test]
     fn keeps_article_drops_boilerplate() {
-        let para = "The quick brown fox jumps over the lazy dog near the river bank, while the sun sets. ";
+        let para =
+            "The quick brown fox jumps over the lazy dog near the river bank, while the sun sets. ";
         let html = format!(
             "<html><head><title>A story</title></head><body><header><a href=/>Logo</a> Site name</header>\
              <nav><a href=/>Home</a> <a href=/b>Blog</a></nav>\
@@ -81,14 +88,22 @@ mod tests {
         assert_eq!(lines[0], "A story");
         assert!(lines[1].starts_with("The quick brown fox"));
         assert!(lines.contains(&"first point of the list") && lines.contains(&"second point"));
-        for bad in ["Copyright", "Blog", "cookies", "Related", "Great post", "Logo"] {
+        for bad in [
+            "Copyright",
+            "Blog",
+            "cookies",
+            "Related",
+            "Great post",
+            "Logo",
+        ] {
             assert!(!e.text.contains(bad), "{bad}: {}", e.text);
         }
     }
 
     #[test]
     fn page_wide_form_is_not_boilerplate_and_link_lists_go() {
-        let para = "Sentences of a real article body, with commas, clauses, and enough words to score. ";
+        let para =
+            "Sentences of a real article body, with commas, clauses, and enough words to score. ";
         let html = format!(
             "<body><form id=aspnetForm><div class=menu><a href=1>One</a><a href=2>Two</a></div>\
              <div><p>{p}</p><p>{p}</p><p><a href=a>Tag one</a>, <a href=b>Tag two</a></p></div></form></body>",
@@ -101,13 +116,21 @@ mod tests {
 
     #[test]
     fn tables_option_and_empty_pages() {
-        let p = "A paragraph long enough to be the content of this little test page, with commas, yes.";
-        let html = format!("<div><p>{p}</p><table><tr><td>cell a</td><td>cell b</td></tr></table></div>");
+        let p =
+            "A paragraph long enough to be the content of this little test page, with commas, yes.";
+        let html =
+            format!("<div><p>{p}</p><table><tr><td>cell a</td><td>cell b</td></tr></table></div>");
         assert!(ex(&html).contains("cell a | cell b"));
-        let no = ExtractOptions { include_tables: false, ..Default::default() };
+        let no = ExtractOptions {
+            include_tables: false,
+            ..Default::default()
+        };
         assert!(!extract_quarry(&html, &no).text.contains("cell a"));
         assert_eq!(ex(""), "");
-        assert_eq!(ex("<html><body><script>var a = 1;</script></body></html>"), "");
+        assert_eq!(
+            ex("<html><body><script>var a = 1;</script></body></html>"),
+            ""
+        );
     }
 
     #[test]

@@ -91,9 +91,8 @@ impl<'a> Tokenizer<'a> {
                     let after = k + 2 + name.len();
                     if after <= b.len()
                         && b[k + 2..after].eq_ignore_ascii_case(name.as_bytes())
-                        && b.get(after).is_none_or(|c| {
-                            c.is_ascii_whitespace() || *c == b'>' || *c == b'/'
-                        })
+                        && b.get(after)
+                            .is_none_or(|c| c.is_ascii_whitespace() || *c == b'>' || *c == b'/')
                     {
                         break k;
                     }
@@ -170,7 +169,15 @@ impl<'a> Iterator for Tokenizer<'a> {
                         return None;
                     };
                     let name = &self.s[start + 1..name_end];
-                    let self_closing = gt > name_end && b[gt - 1] == b'/';
+                    // `/>` closes the tag only when the `/` is not the end of an unquoted
+                    // value (`<a href=/>` is an open link to `/`).
+                    let self_closing = gt > name_end
+                        && b[gt - 1] == b'/'
+                        && (gt - 1 == name_end
+                            || matches!(
+                                b[gt - 2],
+                                b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'"' | b'\''
+                            ));
                     let attrs = &self.s[name_end..if self_closing { gt - 1 } else { gt }];
                     self.pos = gt + 1;
                     if !self_closing {
@@ -366,13 +373,21 @@ fn char_ref(s: &str) -> Option<(char, Option<char>, usize)> {
     let ents = &markup5ever::data::NAMED_ENTITIES;
     if b.get(i) == Some(&b';') {
         if let Some(&(c1, c2)) = ents.get(&s[1..=i]) {
-            return Some((char::from_u32(c1)?, char::from_u32(c2).filter(|_| c2 != 0), i + 1));
+            return Some((
+                char::from_u32(c1)?,
+                char::from_u32(c2).filter(|_| c2 != 0),
+                i + 1,
+            ));
         }
     }
     // Legacy references without `;` (`&amp`, `&nbsp`, `&copy`): the longest prefix that is one.
     for end in (2..=i.min(7)).rev() {
         if let Some(&(c1, c2)) = ents.get(&s[1..end]) {
-            return Some((char::from_u32(c1)?, char::from_u32(c2).filter(|_| c2 != 0), end));
+            return Some((
+                char::from_u32(c1)?,
+                char::from_u32(c2).filter(|_| c2 != 0),
+                end,
+            ));
         }
     }
     None
@@ -456,10 +471,17 @@ mod tests {
         assert_eq!(toks("<!-- never closed <p>x"), vec![]);
         assert_eq!(toks("</"), vec![Token::Text("</")]);
         assert_eq!(toks("<script>never closed"), toks("<script>never closed"));
-        assert_eq!(toks("<title>T &amp; U"), vec![
-            Token::Start { name: "title", attrs: "", self_closing: false },
-            Token::Text("T &amp; U")
-        ]);
+        assert_eq!(
+            toks("<title>T &amp; U"),
+            vec![
+                Token::Start {
+                    name: "title",
+                    attrs: "",
+                    self_closing: false
+                },
+                Token::Text("T &amp; U")
+            ]
+        );
         // A stray quote inside a tag is not a value delimiter.
         assert_eq!(toks("<a b\"c>t</a>")[1], Token::Text("t"));
     }
@@ -469,7 +491,12 @@ mod tests {
         let a: Vec<_> = attrs(" class=\"x y\" id=main hidden data-a = 'q' /").collect();
         assert_eq!(
             a,
-            vec![("class", "x y"), ("id", "main"), ("hidden", ""), ("data-a", "q")]
+            vec![
+                ("class", "x y"),
+                ("id", "main"),
+                ("hidden", ""),
+                ("data-a", "q")
+            ]
         );
         assert_eq!(attrs("=x").count(), 1);
     }

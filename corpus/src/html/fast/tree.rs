@@ -85,6 +85,8 @@ pub struct Node {
     pub parent: u32,
     /// [`flag`] bits.
     pub flags: u16,
+    /// Hash of the lowercased tag name (to match end tags of [`Kind::Skip`] elements).
+    pub name: u32,
     /// Non-link characters of the lines this node owns, then (after [`Page::aggregate`]) of its
     /// subtree.
     pub chars: u32,
@@ -157,25 +159,120 @@ fn classify_attr(s: &str) -> u16 {
     use std::sync::OnceLock;
     // Substrings that mark boilerplate wherever they occur in a class or id.
     const BOILER: &[&str] = &[
-        "sidebar", "side-bar", "cookie", "consent", "gdpr", "banner", "advert", "adsense",
-        "adslot", "ad-slot", "ad-container", "ad-wrapper", "sponsor", "promo", "newsletter",
-        "subscri", "share", "sharing", "social", "breadcrumb", "navbar", "navigation", "nav-",
-        "-nav", "menu", "footer", "masthead", "widget", "related", "recommend", "popular",
-        "trending", "teaser", "popup", "modal", "overlay", "toolbar", "pagination", "pager",
-        "skip-link", "skiplink", "login", "signup", "sign-up", "outbrain", "taboola", "disqus",
-        "most-read", "mostread", "print-", "tag-list", "taglist", "post-tags", "tags",
-        "author-bio", "byline", "rating", "jump-to", "toc-", "more-stories", "read-more",
-        "readmore", "next-post", "prev-post", "post-nav", "dropdown", "topbar", "top-bar",
-        "site-header", "page-header", "header-", "-header", "legal", "copyright", "infobox",
-        "navbox", "catlinks", "mw-jump", "printfooter", "hidden", "visually-hidden", "sr-only",
-        "screen-reader", "offscreen", "meta-", "post-meta", "entry-meta", "article-meta",
-        "caption", "credit", "contact", "search",
+        "sidebar",
+        "side-bar",
+        "cookie",
+        "consent",
+        "gdpr",
+        "banner",
+        "advert",
+        "adsense",
+        "adslot",
+        "ad-slot",
+        "ad-container",
+        "ad-wrapper",
+        "sponsor",
+        "promo",
+        "newsletter",
+        "subscri",
+        "share",
+        "sharing",
+        "social",
+        "breadcrumb",
+        "navbar",
+        "navigation",
+        "nav-",
+        "-nav",
+        "menu",
+        "footer",
+        "masthead",
+        "widget",
+        "related",
+        "recommend",
+        "popular",
+        "trending",
+        "teaser",
+        "popup",
+        "modal",
+        "overlay",
+        "toolbar",
+        "pagination",
+        "pager",
+        "skip-link",
+        "skiplink",
+        "login",
+        "signup",
+        "sign-up",
+        "outbrain",
+        "taboola",
+        "disqus",
+        "most-read",
+        "mostread",
+        "print-",
+        "tag-list",
+        "taglist",
+        "post-tags",
+        "tags",
+        "author-bio",
+        "byline",
+        "rating",
+        "jump-to",
+        "toc-",
+        "more-stories",
+        "read-more",
+        "readmore",
+        "next-post",
+        "prev-post",
+        "post-nav",
+        "dropdown",
+        "topbar",
+        "top-bar",
+        "site-header",
+        "page-header",
+        "header-",
+        "-header",
+        "legal",
+        "copyright",
+        "infobox",
+        "navbox",
+        "catlinks",
+        "mw-jump",
+        "printfooter",
+        "hidden",
+        "visually-hidden",
+        "sr-only",
+        "screen-reader",
+        "offscreen",
+        "meta-",
+        "post-meta",
+        "entry-meta",
+        "article-meta",
+        "caption",
+        "credit",
+        "contact",
+        "search",
     ];
     const COMMENTS: &[&str] = &["comment", "respond", "reply", "discuss"];
     const CONTENT: &[&str] = &[
-        "article", "content", "entry", "post-body", "postbody", "post-text", "posttext",
-        "story", "main", "blog-post", "body-text", "bodytext", "text", "prose", "mw-parser",
-        "rich-text", "richtext", "post-content", "single-post",
+        "article",
+        "content",
+        "entry",
+        "post-body",
+        "postbody",
+        "post-text",
+        "posttext",
+        "story",
+        "main",
+        "blog-post",
+        "body-text",
+        "bodytext",
+        "text",
+        "prose",
+        "mw-parser",
+        "rich-text",
+        "richtext",
+        "post-content",
+        "single-post",
     ];
     static AC: OnceLock<(AhoCorasick, usize, usize)> = OnceLock::new();
     let (ac, nb, nc) = AC.get_or_init(|| {
@@ -211,14 +308,30 @@ fn classify_attr(s: &str) -> u16 {
     // Short words only as whole words: `ad`, `ads`, `nav`, `tags` would match inside `header`,
     // `uploads`, `canvas`.
     for w in s.split(|c: char| !c.is_ascii_alphanumeric()) {
-        if ["ad", "ads", "nav", "share", "social", "menu", "tags", "aside", "meta", "widget"]
-            .iter()
-            .any(|x| w.eq_ignore_ascii_case(x))
+        if [
+            "ad", "ads", "nav", "share", "social", "menu", "tags", "aside", "meta", "widget",
+        ]
+        .iter()
+        .any(|x| w.eq_ignore_ascii_case(x))
         {
             f |= flag::BOILER_ATTR;
         }
     }
     f
+}
+
+/// FNV-1a of an already lowercased name.
+fn name_hash_lower(lower: &[u8]) -> u32 {
+    lower.iter().fold(0x811c_9dc5u32, |h, &c| {
+        (h ^ c as u32).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// FNV-1a of a name, ASCII-lowercased on the fly.
+fn name_hash(name: &str) -> u32 {
+    name.bytes().fold(0x811c_9dc5u32, |h, c| {
+        (h ^ c.to_ascii_lowercase() as u32).wrapping_mul(0x0100_0193)
+    })
 }
 
 fn hidden_style(v: &str) -> bool {
@@ -343,12 +456,13 @@ impl Builder {
         self.tmp = tmp;
     }
 
-    fn push(&mut self, kind: Kind, flags: u16, skip: bool) {
+    fn push(&mut self, kind: Kind, flags: u16, name: u32, skip: bool) {
         let idx = self.page.nodes.len() as u32;
         self.page.nodes.push(Node {
             kind,
             parent: self.top(),
             flags,
+            name,
             chars: 0,
             link_chars: 0,
             paras: 0,
@@ -441,6 +555,7 @@ pub fn parse(html: &str) -> Page {
         kind: Kind::Block,
         parent: 0,
         flags: 0,
+        name: 0,
         chars: 0,
         link_chars: 0,
         paras: 0,
@@ -464,7 +579,11 @@ pub fn parse(html: &str) -> Page {
                 }
             }
             Token::Skipped(_) => {}
-            Token::Start { name, attrs: a, self_closing } => {
+            Token::Start {
+                name,
+                attrs: a,
+                self_closing,
+            } => {
                 let kind = if name.len() <= lower.len() {
                     let l = &mut lower[..name.len()];
                     l.copy_from_slice(name.as_bytes());
@@ -480,7 +599,13 @@ pub fn parse(html: &str) -> Page {
                 } else {
                     Kind::Inline
                 };
-                start_tag(&mut b, kind, &lower[..name.len().min(lower.len())], a, self_closing);
+                start_tag(
+                    &mut b,
+                    kind,
+                    &lower[..name.len().min(lower.len())],
+                    a,
+                    self_closing,
+                );
             }
             Token::End { name } => {
                 if name.eq_ignore_ascii_case("title") {
@@ -536,12 +661,18 @@ fn start_tag(b: &mut Builder, kind: Kind, lower: &[u8], a: &str, self_closing: b
     // paragraphs from nesting into each other.
     match kind {
         Kind::Para | Kind::Heading | Kind::List | Kind::Table | Kind::Pre => {
-            if b.stack.last().is_some_and(|&t| b.page.nodes[t as usize].kind == Kind::Para) {
+            if b.stack
+                .last()
+                .is_some_and(|&t| b.page.nodes[t as usize].kind == Kind::Para)
+            {
                 b.pop();
             }
         }
         Kind::Block => {
-            if b.stack.last().is_some_and(|&t| b.page.nodes[t as usize].kind == Kind::Para) {
+            if b.stack
+                .last()
+                .is_some_and(|&t| b.page.nodes[t as usize].kind == Kind::Para)
+            {
                 b.pop();
             }
         }
@@ -591,8 +722,17 @@ fn start_tag(b: &mut Builder, kind: Kind, lower: &[u8], a: &str, self_closing: b
             let v = v.to_ascii_lowercase();
             if matches!(
                 v.as_str(),
-                "navigation" | "banner" | "contentinfo" | "complementary" | "menu" | "menubar"
-                    | "search" | "dialog" | "alert" | "alertdialog" | "toolbar"
+                "navigation"
+                    | "banner"
+                    | "contentinfo"
+                    | "complementary"
+                    | "menu"
+                    | "menubar"
+                    | "search"
+                    | "dialog"
+                    | "alert"
+                    | "alertdialog"
+                    | "toolbar"
             ) {
                 flags |= flag::BOILER_ATTR;
             } else if v == "main" || v == "article" {
@@ -637,7 +777,12 @@ fn start_tag(b: &mut Builder, kind: Kind, lower: &[u8], a: &str, self_closing: b
     if kind == Kind::Row {
         b.cells = 0;
     }
-    b.push(kind, flags | if skip { SKIPPING } else { 0 }, skip);
+    b.push(
+        kind,
+        flags | if skip { SKIPPING } else { 0 },
+        name_hash_lower(lower),
+        skip,
+    );
 }
 
 fn end_tag(b: &mut Builder, kind: Kind, name: &str) {
@@ -649,12 +794,15 @@ fn end_tag(b: &mut Builder, kind: Kind, name: &str) {
         Kind::Void => return,
         _ => {}
     }
-    // Find the open element with this name: compare kinds, and for generic kinds the name, which
-    // we do not store; the nearest open element of the same kind is a close enough match.
-    let _ = name;
+    // Find the open element: the nearest open element of the same kind is a close enough match
+    // for layout (`</div>` closing a `<section>` changes no line).
+    let hash = name_hash(name);
     for i in (0..b.stack.len()).rev() {
-        let k = b.page.nodes[b.stack[i] as usize].kind;
-        if k == kind {
+        let node = &b.page.nodes[b.stack[i] as usize];
+        let k = node.kind;
+        // Skip kinds also compare names: `</select>` must not stop at an open `<option>`, or the
+        // rest of the page would stay skipped.
+        if k == kind && (k != Kind::Skip || node.name == hash) {
             while b.stack.len() > i {
                 b.pop();
             }
@@ -682,7 +830,11 @@ impl Page {
         }
         for i in (1..self.nodes.len()).rev() {
             let p = self.nodes[i].parent as usize;
-            let (c, lc, pa) = (self.nodes[i].chars, self.nodes[i].link_chars, self.nodes[i].paras);
+            let (c, lc, pa) = (
+                self.nodes[i].chars,
+                self.nodes[i].link_chars,
+                self.nodes[i].paras,
+            );
             let n = &mut self.nodes[p];
             n.chars += c;
             n.link_chars += lc;
@@ -745,14 +897,22 @@ mod tests {
              <div id=sidebar>Side</div></body>",
         );
         p.aggregate();
-        let nav = p.nodes.iter().position(|n| n.flags & flag::BOILER_TAG != 0).unwrap();
+        let nav = p
+            .nodes
+            .iter()
+            .position(|n| n.flags & flag::BOILER_TAG != 0)
+            .unwrap();
         assert_eq!(p.nodes[nav].link_chars, 4);
-        let content = p.nodes.iter().position(|n| n.flags & flag::CONTENT_ATTR != 0).unwrap();
+        let content = p
+            .nodes
+            .iter()
+            .position(|n| n.flags & flag::CONTENT_ATTR != 0)
+            .unwrap();
         assert_eq!(p.nodes[content].link_chars, 9);
-        assert_eq!(p.nodes[content].chars, 38 + 10);
+        assert_eq!(p.nodes[content].chars, 41 + 10);
         assert_eq!(p.nodes[content].paras, 1);
         assert!(p.nodes.iter().any(|n| n.flags & flag::BOILER_ATTR != 0));
-        assert_eq!(p.nodes[0].chars + p.nodes[0].link_chars, 4 + 38 + 19 + 4);
+        assert_eq!(p.nodes[0].chars + p.nodes[0].link_chars, 4 + 41 + 19 + 4);
     }
 
     #[test]
