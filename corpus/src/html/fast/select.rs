@@ -40,7 +40,9 @@ pub fn select(page: &Page, include_tables: bool) -> Selection {
     if page.lines.is_empty() {
         return Selection::default();
     }
-    let dbg = std::env::var_os("QUARRY_FAST_DEBUG").is_some();
+    // Tuning aid: `QUARRY_FAST_DEBUG=1` prints the best container candidates (read once).
+    static DEBUG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let dbg = *DEBUG.get_or_init(|| std::env::var_os("QUARRY_FAST_DEBUG").is_some());
     let total = page.nodes[0].chars.max(1) as f64;
     // 1. Removed subtrees (parents precede children in the arena).
     let mut removed = vec![false; n];
