@@ -36,13 +36,7 @@ pub fn extract_quarry(html: &str, opts: &ExtractOptions) -> Extracted {
         if !text.is_empty() {
             text.push('\n');
         }
-        // Soft hyphens are invisible hyphenation hints (`réac&shy;tion`): not text.
-        let l = &page.lines[i].text;
-        if l.contains('\u{ad}') {
-            text.extend(l.chars().filter(|&c| c != '\u{ad}'));
-        } else {
-            text.push_str(l);
-        }
+        text.push_str(&page.lines[i].text);
     }
     // NFC, as trafilatura and most corpora do: the same word has the same bytes whichever way the
     // page composed it (Bengali `য়` is U+09DF in some pages, U+09AF U+09BC in others).
@@ -127,6 +121,8 @@ mod tests {
         };
         assert!(!extract_quarry(&html, &no).text.contains("cell a"));
         assert_eq!(ex(""), "");
+        // Soft hyphens vanish before layout, so they leave no trailing space or blank line.
+        assert_eq!(ex("<p>réac&shy;tion x &shy;</p><p>&shy;</p>"), "réaction x");
         assert_eq!(
             ex("<html><body><script>var a = 1;</script></body></html>"),
             ""

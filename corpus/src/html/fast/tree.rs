@@ -404,6 +404,10 @@ impl Builder {
         }
         self.tmp.clear();
         decode_entities_into(raw, &mut self.tmp);
+        if self.tmp.contains('\u{ad}') {
+            // Soft hyphens are invisible hyphenation hints (`réac&shy;tion`), not text.
+            self.tmp.retain(|c| c != '\u{ad}');
+        }
         let tmp = std::mem::take(&mut self.tmp);
         let starts_line = self.line.is_empty();
         let mut added = 0u32;
