@@ -33,41 +33,48 @@ q="${CARGO_TARGET_DIR:-$root/target}/release/quarry"
 cores=$(nproc)
 
 rows=()
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 # measure LABEL THREADS CMD...: runs CMD under /usr/bin/time, reads docs from the manifest or stderr.
 measure() {
   local label=$1 threads=$2; shift 2
   local out="$bench/out" log="$bench/time.log" err="$bench/stderr.log"
   rm -rf "$out"
-  /usr/bin/time -f "%e %M" -o "$log" "$@" >/dev/null 2>"$err" || { echo "failed: $*" >&2; cat "$err" >&2; exit 1; }
-  local secs rss docs
-  read -r secs rss <"$log"
+  /usr/bin/time -f "%e %M %U %S" -o "$log" "$@" >/dev/null 2>"$err" || { echo "failed: $*" >&2; cat "$err" >&2; exit 1; }
+  local secs rss docs usr sys
+  read -r secs rss usr sys <"$log"
   if [ -f "$out/manifest.json" ]; then
     docs=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["reader"]["documents"])' "$out/manifest.json")
   else
     docs=$(grep -oE '[0-9]+ documents' "$err" | head -1 | grep -oE '[0-9]+')
   fi
-  rows+=("$(printf '%-34s %7s %8.2f %9.1f %9.0f %9.0f' "$label" "$threads" "$secs" \
+  rows+=("$(printf '%-34s %7s %8.2f %9.1f %9.0f %9.0f %9.0f' "$label" "$threads" "$secs" \
     "$(awk -v b="$bytes" -v s="$secs" 'BEGIN { print b / 1e6 / s }')" \
     "$(awk -v d="$docs" -v s="$secs" 'BEGIN { print d / s }')" \
+    "$(awk -v d="$docs" -v u="$usr" -v y="$sys" 'BEGIN { print d / (u + y) }')" \
     "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')")")
 }
 
 measure "quarry read only"                 1 "$q" inspect --limit 1 "$warc"
-measure "quarry read + extract"            1 "$q" extract --no-progress --threads 1 --format null -i "$warc" -o "$bench/out"
-measure "quarry read + extract"        "$cores" "$q" extract --no-progress --format null -i "$warc" -o "$bench/out"
-measure "quarry extract → Parquet"         1 "$q" extract --no-progress --threads 1 -i "$warc" -o "$bench/out"
-measure "quarry extract → Parquet"     "$cores" "$q" extract --no-progress -i "$warc" -o "$bench/out"
+# Both extractors: `quarry` (own single-pass) and `trafilatura` (the port, the reference).
+for ex in quarry trafilatura; do
+  measure "read + extract ($ex)"            1 "$q" extract --extractor "$ex" --no-progress --threads 1 --format null -i "$warc" -o "$bench/out"
+  measure "read + extract ($ex)"        "$cores" "$q" extract --extractor "$ex" --no-progress --format null -i "$warc" -o "$bench/out"
+  measure "extract → Parquet ($ex)"         1 "$q" extract --extractor "$ex" --no-progress --threads 1 -i "$warc" -o "$bench/out"
+  measure "extract → Parquet ($ex)"     "$cores" "$q" extract --extractor "$ex" --no-progress -i "$warc" -o "$bench/out"
+done
 if [ -z "${SKIP_DATATROVE:-}" ]; then
-  json=$(/usr/bin/time -f "%e %M" -o "$bench/time.log" "$py" scripts/bench/datatrove_extract.py --no-dedup "$warc" 2>"$bench/stderr.log" | tail -1)
-  read -r secs rss <"$bench/time.log"
+  json=$(/usr/bin/time -f "%e %M %U %S" -o "$bench/time.log" "$py" scripts/bench/datatrove_extract.py --no-dedup "$warc" 2>"$bench/stderr.log" | tail -1)
+  read -r secs rss usr sys <"$bench/time.log"
   docs=$(echo "$json" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["docs"])')
-  rows+=("$(printf '%-34s %7s %8.2f %9.1f %9.0f %9.0f' "datatrove WarcReader+Trafilatura" 1 "$secs" \
+  # CPU includes datatrove's extraction sandbox subprocess (children are counted by time(1)).
+  rows+=("$(printf '%-34s %7s %8.2f %9.1f %9.0f %9.0f %9.0f' "datatrove WarcReader+Trafilatura" 1 "$secs" \
     "$(awk -v b="$bytes" -v s="$secs" 'BEGIN { print b / 1e6 / s }')" \
     "$(awk -v d="$docs" -v s="$secs" 'BEGIN { print d / s }')" \
+    "$(awk -v d="$docs" -v u="$usr" -v y="$sys" 'BEGIN { print d / (u + y) }')" \
     "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')")")
 fi
 
 echo
-echo "input: $warc ($mb MB compressed), $(nproc) cores"
-printf '%-34s %7s %8s %9s %9s %9s\n' "run" "threads" "seconds" "MB/s" "docs/s" "RSS MB"
+echo "input: $warc ($mb MB compressed), $(nproc) cores, load average before: $load0, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-34s %7s %8s %9s %9s %9s %9s\n' "run" "threads" "seconds" "MB/s" "docs/s" "docs/CPUs" "RSS MB"
 printf '%s\n' "${rows[@]}"

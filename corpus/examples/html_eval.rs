@@ -13,7 +13,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use quarry_corpus::html::{decode_with_url, extract_with, ExtractOptions, Focus};
+use quarry_corpus::html::{decode_with_url, extract_with, ExtractOptions, Extractor, Focus};
 
 struct Page {
     file: String,
@@ -89,12 +89,20 @@ fn main() {
     let decode_ms = t.elapsed().as_secs_f64() * 1000.0 / (repeat * pages.len()) as f64;
 
     let opts = |fallback: bool, focus: Focus| ExtractOptions {
+        extractor: Extractor::Trafilatura,
         fallback,
         focus,
         ..ExtractOptions::default()
     };
     let cands: Vec<Cand> = vec![
-        ("quarry extract (default)", {
+        ("quarry extract, extractor=quarry", {
+            let o = ExtractOptions {
+                extractor: Extractor::Quarry,
+                ..ExtractOptions::default()
+            };
+            Box::new(move |h, u| extract_with(h, u, &o).text)
+        }),
+        ("quarry extract, extractor=trafilatura", {
             let o = opts(true, Focus::Balanced);
             Box::new(move |h, u| extract_with(h, u, &o).text)
         }),
@@ -141,7 +149,12 @@ fn main() {
     println!("charset decode: {decode_ms:.3} ms/page (included in no row below)\n");
     println!("| implementation | kept | dropped | lines/page | wall ms/page | CPU ms/page | MB/s (CPU) |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
+    // HTML_EVAL_ONLY=SUBSTRING: only the candidates whose name contains it (quick tuning loops).
+    let only = std::env::var("HTML_EVAL_ONLY").ok();
     for (name, f) in &cands {
+        if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
+            continue;
+        }
         let mut best = f64::MAX;
         let mut texts = Vec::new();
         let cpu0 = thread_cpu_secs();
@@ -164,8 +177,7 @@ fn main() {
             kept += p.with.iter().filter(|s| n.contains(&norm(s))).count();
             dropped += p.without.iter().filter(|s| !n.contains(&norm(s))).count();
             lines += t.lines().filter(|l| !l.trim().is_empty()).count();
-            if std::env::var_os("HTML_EVAL_VERBOSE").is_some() && name.starts_with("quarry extract")
-            {
+            if std::env::var("HTML_EVAL_VERBOSE").is_ok_and(|v| name.contains(v.as_str())) {
                 let k = p.with.iter().filter(|s| n.contains(&norm(s))).count();
                 let d = p.without.iter().filter(|s| !n.contains(&norm(s))).count();
                 if k < p.with.len() || d < p.without.len() {
@@ -175,6 +187,12 @@ fn main() {
                         p.with.len(),
                         p.without.len()
                     );
+                    for w in p.with.iter().filter(|s| !n.contains(&norm(s))) {
+                        eprintln!("      missing: {w}");
+                    }
+                    for w in p.without.iter().filter(|s| n.contains(&norm(s))) {
+                        eprintln!("      leaked:  {w}");
+                    }
                 }
             }
         }

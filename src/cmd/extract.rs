@@ -26,6 +26,10 @@ pub struct Args {
     /// Drop documents with fewer characters of text than this after extraction.
     #[arg(long, value_name = "N")]
     pub min_chars: Option<u64>,
+    /// Main-content extractor: `quarry` (own single-pass extractor) or `trafilatura` (the port).
+    /// Default: the `extract` step's default (see docs/html.md).
+    #[arg(long, value_name = "NAME")]
+    pub extractor: Option<quarry_corpus::html::Extractor>,
     /// Crawl name for documents whose WARC names none.
     #[arg(long)]
     pub crawl: Option<String>,
@@ -48,6 +52,9 @@ pub enum FormatArg {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut extract = toml::Table::new();
     extract.insert("type".into(), "extract".into());
+    if let Some(e) = args.extractor {
+        extract.insert("extractor".into(), e.as_str().into());
+    }
     if let Some(n) = args.min_chars {
         extract.insert("min_text_chars".into(), toml::Value::Integer(n as i64));
     }

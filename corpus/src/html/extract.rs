@@ -23,16 +23,51 @@ pub enum Focus {
     Recall,
 }
 
+/// Which main-content extractor to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Extractor {
+    /// quarry's own single-pass extractor ([`super::fast`]).
+    Quarry,
+    /// The `trafilatura` crate (Rust port of trafilatura) plus our line layout: the reference.
+    #[default]
+    Trafilatura,
+}
+
+impl Extractor {
+    /// The config / CLI name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Extractor::Quarry => "quarry",
+            Extractor::Trafilatura => "trafilatura",
+        }
+    }
+}
+
+impl std::str::FromStr for Extractor {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "quarry" => Ok(Extractor::Quarry),
+            "trafilatura" => Ok(Extractor::Trafilatura),
+            _ => Err(format!("unknown extractor `{s}` (quarry, trafilatura)")),
+        }
+    }
+}
+
 /// Options of the extractor (all have defaults; the `extract` step exposes them in its config).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtractOptions {
+    /// Which extractor runs; the options below marked *trafilatura* only apply to that one.
+    pub extractor: Extractor,
     /// Keep the text of tables (one row per line, cells separated by ` | `).
     pub include_tables: bool,
-    /// Keep user comments found under the article.
+    /// Keep user comments found under the article (*trafilatura*).
     pub include_comments: bool,
-    /// Precision/recall trade-off.
+    /// Precision/recall trade-off (*trafilatura*).
     pub focus: Focus,
-    /// Let trafilatura compare its result with readability and jusText and take the better one.
+    /// (*trafilatura*) Let trafilatura compare its result with readability and jusText and take the better one.
     /// Costs time; on the gold pages it gains kept snippets (see `docs/html.md`).
     pub fallback: bool,
 }
@@ -40,6 +75,7 @@ pub struct ExtractOptions {
 impl Default for ExtractOptions {
     fn default() -> Self {
         ExtractOptions {
+            extractor: Extractor::default(),
             include_tables: true,
             include_comments: false,
             focus: Focus::Balanced,
@@ -76,6 +112,14 @@ pub fn extract(html: &str, url: Option<&str>) -> Extracted {
 /// Deterministic: the result depends only on the arguments (the extractor keeps no state between
 /// calls; its duplicate cache is per call and disabled).
 pub fn extract_with(html: &str, url: Option<&str>, opts: &ExtractOptions) -> Extracted {
+    match opts.extractor {
+        Extractor::Quarry => super::fast::extract_quarry(html, opts),
+        Extractor::Trafilatura => extract_trafilatura(html, url, opts),
+    }
+}
+
+/// Extracts with the `trafilatura` crate and lays its cleaned HTML out in lines ([`render`]).
+pub fn extract_trafilatura(html: &str, url: Option<&str>, opts: &ExtractOptions) -> Extracted {
     let mut o = trafilatura::Options::default()
         .with_fallback(opts.fallback)
         .with_exclude_comments(!opts.include_comments)

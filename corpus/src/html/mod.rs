@@ -21,10 +21,11 @@
 
 pub mod charset;
 pub mod extract;
+pub mod fast;
 pub mod nesting;
 pub mod sniff;
 pub mod step;
 
 pub use charset::{decode, decode_with_url, CharsetSource, Decoded};
-pub use extract::{extract, extract_with, ExtractOptions, Extracted, Focus};
+pub use extract::{extract, extract_with, ExtractOptions, Extracted, Extractor, Focus};
 pub use step::{extract_factory, Extract, ExtractConfig};

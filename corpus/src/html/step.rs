@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::charset::decode_with_url;
-use super::extract::{extract_with, ExtractOptions, Focus};
+use super::extract::{extract_with, ExtractOptions, Extractor, Focus};
 use super::sniff::{classify, PayloadKind};
 use crate::document::Document;
 use crate::error::StepError;
@@ -17,6 +17,8 @@ pub const DEFAULT_MAX_HTML_BYTES: usize = 8 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExtractConfig {
+    /// `quarry` (own single-pass extractor) or `trafilatura` (the port, the reference).
+    pub extractor: Extractor,
     /// Drop (`text_too_short`) when the extracted text has fewer characters than this. Default 0:
     /// only empty results are dropped (`empty_text`); length filters belong to the quality stage.
     pub min_text_chars: usize,
@@ -38,6 +40,7 @@ impl Default for ExtractConfig {
     fn default() -> Self {
         let o = ExtractOptions::default();
         ExtractConfig {
+            extractor: o.extractor,
             min_text_chars: 0,
             keep_raw: false,
             max_html_bytes: DEFAULT_MAX_HTML_BYTES,
@@ -66,6 +69,7 @@ impl Extract {
     /// A step with this configuration.
     pub fn new(config: ExtractConfig) -> Self {
         let options = ExtractOptions {
+            extractor: config.extractor,
             include_tables: config.include_tables,
             include_comments: config.include_comments,
             focus: config.focus,
