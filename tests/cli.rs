@@ -404,6 +404,44 @@ fn build_with_no_arguments_runs_the_whole_default_pipeline_deterministically() {
     let png = std::fs::read(a.join("run/loss.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 
+    // The training run joins the release's lineage: the card names its checkpoints, and
+    // `quarry lineage verify` re-hashes everything from the raw WARCs to the weights.
+    let out = quarry()
+        .current_dir(&a)
+        .args([
+            "card",
+            "--corpus",
+            "quarry-out/dedup",
+            "--tokens",
+            "quarry-out/tokens",
+            "--train",
+            "run",
+            "--out",
+            "quarry-out",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let card = std::fs::read_to_string(qa.join("README.md")).unwrap();
+    assert!(card.contains("## Training runs"), "{card}");
+    let lineage = std::fs::read_to_string(qa.join("lineage.json")).unwrap();
+    assert!(lineage.contains(last["sha256"].as_str().unwrap()));
+    let out = quarry()
+        .args(["lineage", "verify"])
+        .arg(&qa)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // The checkpoint exported as a Hugging Face folder with the corpus tokenizer.
     let out = quarry()
         .current_dir(&a)

@@ -220,9 +220,19 @@ pub struct TrainManifest {
     /// Checkpoints.
     #[serde(default)]
     pub checkpoints: Vec<TrainCheckpoint>,
-    /// `metrics.jsonl` path.
+    /// `metrics.jsonl`: `{path, sha256}` as quarry's trainer writes it, or a bare path.
     #[serde(default)]
-    pub metrics: Option<String>,
+    pub metrics: Option<MetricsRef>,
+}
+
+/// How a training manifest names its metrics file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum MetricsRef {
+    /// A path only.
+    Path(String),
+    /// A path with its sha256.
+    File(TrainFile),
 }
 
 /// A training run.
@@ -588,24 +598,34 @@ fn load_train(dir: &Path) -> Result<TrainRun> {
         .checkpoints
         .iter()
         .map(|c| {
-            let p = resolve_under(&dir, &c.path, false);
+            // quarry's trainer names a checkpoint folder and digests its weights file
+            // (`model.safetensors`, the part a release ships); other trainers may name a file.
             if let Some(d) = resolve_under(&dir, &c.path, true) {
-                return Err(CardError::format(
-                    &mpath,
-                    format!(
-                        "checkpoint {} is a folder ({}); the manifest must name files with their sha256",
-                        c.step,
-                        d.display()
-                    ),
-                ));
+                let weights = d.join("model.safetensors");
+                if !weights.is_file() {
+                    return Err(CardError::format(
+                        &mpath,
+                        format!(
+                            "checkpoint {} is a folder ({}) without model.safetensors",
+                            c.step,
+                            d.display()
+                        ),
+                    ));
+                }
+                let name = format!("{}/model.safetensors", c.path.trim_end_matches('/'));
+                return Ok((c.step, FileRef::new(&name, Some(weights), &c.sha256, 0)));
             }
+            let p = resolve_under(&dir, &c.path, false);
             Ok((c.step, FileRef::new(&c.path, p, &c.sha256, 0)))
         })
         .collect::<Result<Vec<_>>>()?;
-    let metrics = m
-        .metrics
-        .as_deref()
-        .map(|p| FileRef::new(p, resolve_under(&dir, p, false), "", 0));
+    let metrics = m.metrics.as_ref().map(|r| {
+        let (p, sha) = match r {
+            MetricsRef::Path(p) => (p.as_str(), ""),
+            MetricsRef::File(f) => (f.path.as_str(), f.sha256.as_str()),
+        };
+        FileRef::new(p, resolve_under(&dir, p, false), sha, 0)
+    });
     Ok(TrainRun {
         manifest_file: local_ref(&mpath),
         dir,
@@ -630,9 +650,13 @@ fn resolve_under(dir: &Path, recorded: &str, want_dir: bool) -> Option<PathBuf> 
         return ok(p).then(|| p.to_path_buf());
     }
     let comps: Vec<Component> = p.components().collect();
+    // Relative to the run folder (leading components stripped), then to a folder above it (training
+    // often runs one level up, e.g. `quarry train --out run` next to `quarry-out/`), then to the
+    // current folder; always made absolute so that paths relative to the card come out right.
     (0..comps.len())
         .map(|k| dir.join(comps[k..].iter().collect::<PathBuf>()))
-        .chain([p.to_path_buf()])
+        .chain(dir.ancestors().skip(1).map(|a| a.join(p)))
+        .chain(std::path::absolute(p).ok())
         .find(|c| ok(c))
 }
 
