@@ -46,6 +46,8 @@ pub mod minhash;
 pub mod normalize;
 pub mod signature;
 pub mod staged;
+#[cfg(test)]
+mod test_text;
 
 pub use cluster::{ClusterStats, Membership};
 pub use config::{KeepRule, MinhashConfig, MinhashConfigBuilder, VerifyMode};

@@ -342,27 +342,8 @@ where
 mod tests {
     use super::*;
     use crate::minhash::minhash_dir;
+    use crate::test_text::text;
     use quarry_corpus::{StepRegistry, Verdict};
-
-    fn letters(mut n: usize) -> String {
-        let mut s = String::new();
-        loop {
-            s.push((b'a' + (n % 26) as u8) as char);
-            n /= 26;
-            if n == 0 {
-                return s;
-            }
-        }
-    }
-
-    fn text(i: usize) -> String {
-        // distinct letter-only words per i (digits would all normalise to `0`), so unrelated documents
-        // share no 5-gram
-        (0..60)
-            .map(|k| format!("{}q{}", letters(i), letters(k)))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
 
     fn corpus() -> Vec<Vec<Document>> {
         let mut t0 = vec![Document::new("a", text(1)), Document::new("b", text(2))];

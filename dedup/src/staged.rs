@@ -405,25 +405,8 @@ impl Staged {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_text::text;
     use crate::{run_local, ExactConfig, MinhashConfig};
-
-    fn letters(mut n: usize) -> String {
-        let mut s = String::new();
-        loop {
-            s.push((b'a' + (n % 26) as u8) as char);
-            n /= 26;
-            if n == 0 {
-                return s;
-            }
-        }
-    }
-
-    fn text(i: usize) -> String {
-        (0..60)
-            .map(|k| format!("{}q{}", letters(i), letters(k)))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
 
     fn corpus() -> Vec<Vec<Document>> {
         let mut t0 = vec![Document::new("a", text(1)), Document::new("b", text(2))];

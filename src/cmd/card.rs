@@ -22,6 +22,10 @@ pub struct Args {
     /// Card folder (best: a folder above the shards, e.g. the build's output folder).
     #[arg(long, short)]
     pub out: PathBuf,
+    /// Take the card options from this recipe's `[card]` table instead of the flags below (how
+    /// `quarry launch` runs the card with the same options as `quarry build`).
+    #[arg(long, conflicts_with_all = ["name", "license", "url", "date"])]
+    pub recipe: Option<PathBuf>,
     /// Name shown [default: the first recipe's name].
     #[arg(long)]
     pub name: Option<String>,
@@ -115,6 +119,15 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         train: a.train.clone(),
         out: a.out.clone(),
     };
-    make(&inputs, &options(&a))?;
+    let opts = match &a.recipe {
+        Some(r) => {
+            let text = std::fs::read_to_string(r)
+                .map_err(|e| anyhow::anyhow!("reading recipe {}: {e}", r.display()))?;
+            let recipe = quarry_corpus::recipe::Recipe::parse(&text)?;
+            options_from_table(&recipe.card.unwrap_or_default())?
+        }
+        None => options(&a),
+    };
+    make(&inputs, &opts)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -275,24 +275,15 @@ pub fn plan(
     if recipe.tokenize.is_some() && v.iter().any(|st| st.name == "tokenize") {
         a.extend([s("--tokens"), d("tokens")]);
     }
-    a.extend([s("--out"), dir.display().to_string()]);
-    for (k, val) in recipe.card.clone().unwrap_or_default() {
-        let flag = match k.as_str() {
-            "name" => "--name",
-            "license" => "--license",
-            "url" => "--url",
-            "version" => "--release-version",
-            "date" => "--date",
-            "creator" => "--creator",
-            other => anyhow::bail!(
-                "[card]: unknown key `{other}` (known: name, license, url, version, date, creator)"
-            ),
-        };
-        let val = val
-            .as_str()
-            .ok_or_else(|| anyhow::anyhow!("[card] {k}: want a string"))?;
-        a.extend([s(flag), s(val)]);
-    }
+    // The run's recipe carries the `[card]` options, read by `quarry card` as `quarry build` does;
+    // checked here so that a bad key fails before anything is submitted.
+    super::card::options_from_table(&recipe.card.clone().unwrap_or_default())?;
+    a.extend([
+        s("--out"),
+        dir.display().to_string(),
+        s("--recipe"),
+        recipe_path.display().to_string(),
+    ]);
     v.push(Stage {
         name: s("card"),
         array: 1,

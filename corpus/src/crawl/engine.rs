@@ -840,19 +840,26 @@ impl Crawler {
             self.enqueue(a, front);
         }
         if self.warc.full() {
-            if let Some((file, end)) = self
-                .warc
-                .finish_current()
-                .map_err(io_err("finishing a WARC file"))?
-            {
-                self.journal
-                    .append(&Event::Warc {
-                        file,
-                        end,
-                        finished: true,
-                    })
-                    .map_err(io_err("writing the journal"))?;
-            }
+            self.close_warc()?;
+        }
+        Ok(())
+    }
+
+    /// Finishes the open WARC file (if any) and journals it as finished, so a resume never
+    /// reopens it.
+    fn close_warc(&mut self) -> Result<(), CrawlError> {
+        if let Some((file, end)) = self
+            .warc
+            .finish_current()
+            .map_err(io_err("finishing a WARC file"))?
+        {
+            self.journal
+                .append(&Event::Warc {
+                    file,
+                    end,
+                    finished: true,
+                })
+                .map_err(io_err("writing the journal"))?;
         }
         Ok(())
     }
@@ -940,19 +947,7 @@ impl Crawler {
     }
 
     fn finish(mut self, start: Instant) -> Result<CrawlReport, CrawlError> {
-        if let Some((file, end)) = self
-            .warc
-            .finish_current()
-            .map_err(io_err("finishing a WARC file"))?
-        {
-            self.journal
-                .append(&Event::Warc {
-                    file,
-                    end,
-                    finished: true,
-                })
-                .map_err(io_err("writing the journal"))?;
-        }
+        self.close_warc()?;
         self.journal.sync().map_err(io_err("syncing the journal"))?;
         // URLs still queued when the page limit stopped the crawl.
         let mut left = Vec::new();
