@@ -202,8 +202,10 @@ fn launch_local_and_slurm_match_quarry_build() {
     let d = TestDir::new();
     let (build, recipe) = reference(&d);
 
-    // The local executor: the same stage commands, task after task.
-    let local = d.path().join("local");
+    // The local executor: the same stage commands, task after task. Both executors write to the same
+    // folder (the local run is moved aside before Slurm starts), so that the paths the manifests
+    // record are equal and the whole dataset card can be compared byte for byte.
+    let local = d.path().join("run");
     let o = quarry()
         .args(["launch", "local"])
         .arg(&recipe)
@@ -250,7 +252,12 @@ fn launch_local_and_slurm_match_quarry_build() {
     if !slurm_available() {
         return;
     }
-    let slurm = d.path().join("slurm");
+    let local = {
+        let aside = d.path().join("local");
+        std::fs::rename(&local, &aside).unwrap();
+        aside
+    };
+    let slurm = d.path().join("run");
     let o = quarry()
         .args(["launch", "slurm"])
         .arg(&recipe)
@@ -291,6 +298,20 @@ fn launch_local_and_slurm_match_quarry_build() {
     }
     eprintln!("slurm run finished in {:.1}s", t0.elapsed().as_secs_f64());
     assert_same_outputs(&build, &slurm);
+    // The card names run records by content digest, so beside its statistics and plots its README
+    // and Croissant file are byte-identical too; only lineage.json (file digests of the manifests,
+    // which hold wall times) may differ.
+    for f in ["README.md", "croissant.json", "stats.json"] {
+        let (x, y) = (
+            std::fs::read(local.join(f)).unwrap(),
+            std::fs::read(slurm.join(f)).unwrap(),
+        );
+        assert!(
+            x == y,
+            "card {f} differs between the local and the Slurm run"
+        );
+    }
+    assert!(shard_bytes(&local.join("plots")) == shard_bytes(&slurm.join("plots")));
     // per-task logs, named by job id and array index
     let names: Vec<String> = std::fs::read_dir(slurm.join("logs"))
         .unwrap()

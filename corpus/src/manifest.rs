@@ -283,6 +283,59 @@ impl RunManifest {
     }
 }
 
+/// Keys that hold measurements of one run (time, memory) rather than what the run did. They make two
+/// otherwise identical runs' manifests differ, so [`content_sha256`] leaves them out.
+pub const MEASUREMENT_KEYS: &[&str] =
+    &["wall_seconds", "task_seconds", "peak_rss_bytes", "seconds"];
+
+/// The sha256 of a JSON run record (a manifest, a dedup report) without its run measurements: every
+/// object key in [`MEASUREMENT_KEYS`] is removed at any depth, then the value is serialised compactly
+/// with object keys sorted. Two runs that read and wrote the same bytes with the same recipe get the
+/// same content digest however long they took, so a dataset card can name its manifests and still be
+/// reproducible byte for byte; the file's own sha256 stays in `lineage.json`.
+/// `None` when `bytes` is not JSON.
+pub fn content_sha256(bytes: &[u8]) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let mut out = String::new();
+    canonical(&v, &mut out);
+    Some(hex::encode(Sha256::digest(out.as_bytes())))
+}
+
+fn canonical(v: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m
+                .keys()
+                .filter(|k| !MEASUREMENT_KEYS.contains(&k.as_str()))
+                .collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                canonical(&m[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(x, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
 /// Peak resident set size of this process in bytes (Linux `VmHWM`; 0 where unavailable).
 pub fn peak_rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -337,5 +390,33 @@ mod tests {
         let merged = RunManifest::merge(&[m.clone(), m], vec![]);
         assert_eq!(merged.stages[0].input, 14);
         merged.check().unwrap();
+    }
+
+    #[test]
+    fn content_digest_ignores_measurements_and_key_order_only() {
+        let mut a = sample();
+        a.wall_seconds = 1.5;
+        a.peak_rss_bytes = 100;
+        let mut b = a.clone();
+        b.wall_seconds = 9.25;
+        b.peak_rss_bytes = 7;
+        let (ja, jb) = (
+            serde_json::to_vec_pretty(&a).unwrap(),
+            serde_json::to_vec(&b).unwrap(),
+        );
+        assert_ne!(ja, jb);
+        let d = content_sha256(&ja).unwrap();
+        assert_eq!(d, content_sha256(&jb).unwrap());
+        // nested run measurements (a dedup report's per-stage seconds) are measurements too
+        let r1 = br#"{"stages":[{"name":"a","seconds":0.1,"bytes":5}],"docs":3}"#;
+        let r2 = br#"{"docs":3,"stages":[{"bytes":5,"name":"a","seconds":0.7}]}"#;
+        assert_eq!(content_sha256(r1), content_sha256(r2));
+        // anything the run did is content
+        let mut c = a.clone();
+        c.stages[0].kept = 4;
+        assert_ne!(d, content_sha256(&serde_json::to_vec(&c).unwrap()).unwrap());
+        let r3 = br#"{"docs":4,"stages":[{"bytes":5,"name":"a","seconds":0.7}]}"#;
+        assert_ne!(content_sha256(r1), content_sha256(r3));
+        assert_eq!(content_sha256(b"not json"), None);
     }
 }

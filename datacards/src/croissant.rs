@@ -1,8 +1,9 @@
 //! `croissant.json`: MLCommons Croissant 1.0 JSON-LD for the release, with the Responsible-AI (RAI)
 //! fields the data and manifests can fill.
 //!
-//! Every file of the lineage is a `cr:FileObject` with its sha256 (text shards, manifests, raw inputs
-//! that are on disk, token shards, the tokenizer); the text shards are also a `cr:FileSet` (a glob
+//! Every data file of the lineage is a `cr:FileObject` with its sha256 (text shards, raw inputs that are
+//! on disk, dedup outputs, token shards, the tokenizer; run records such as manifests are left to
+//! `lineage.json`, since their bytes hold run times); the text shards are also a `cr:FileSet` (a glob
 //! relative to the card folder), and the `documents` `cr:RecordSet` maps each column of the Parquet
 //! schema to a `cr:Field` read from that FileSet. mlcroissant resolves local paths against the folder
 //! of `croissant.json`, and walks only below it, so the card folder must be an ancestor of the shards
@@ -129,7 +130,10 @@ pub fn croissant(cx: &CardContext, schema: &Schema) -> Value {
     let mut dist: Vec<Value> = Vec::new();
     let mut used = std::collections::BTreeSet::new();
     for f in &cx.lineage.files {
-        if !f.verifiable || !used.insert(f.path.clone()) {
+        // Run records vary with wall time and memory from run to run; the card's README names them
+        // by content digest and lineage.json by file digest, so the Croissant file (which needs the
+        // file sha256) lists the data alone and stays reproducible.
+        if !f.verifiable || f.is_run_record() || !used.insert(f.path.clone()) {
             continue;
         }
         let id = f.path.trim_start_matches("../").replace('/', "_");

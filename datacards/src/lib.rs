@@ -176,6 +176,7 @@ pub fn write_card(inputs: &CardInputs, options: &CardOptions) -> Result<CardRepo
             path: bundle::relative_path(&out, f),
             role: "card".into(),
             sha256,
+            content_sha256: None,
             bytes,
             rows: None,
             recorded: bundle::relative_path(&out, f),

@@ -33,6 +33,11 @@ pub struct LineageFile {
     pub role: String,
     /// sha256 of the bytes.
     pub sha256: String,
+    /// For run records (manifests, the dedup report): the digest of their content without run
+    /// measurements ([`quarry_corpus::manifest::content_sha256`]). The card's README names run
+    /// records by it, so that two runs that did the same thing get byte-identical cards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_sha256: Option<String>,
     /// Size in bytes.
     pub bytes: u64,
     /// Rows or documents, when known.
@@ -45,6 +50,18 @@ pub struct LineageFile {
 }
 
 impl LineageFile {
+    /// Whether the file records one run (a manifest, the dedup report): it holds wall times and
+    /// memory peaks, so its bytes differ between runs that did the same thing.
+    pub fn is_run_record(&self) -> bool {
+        is_run_record(&self.role, &self.path)
+    }
+
+    /// The digest a reproducible card names the file by: the content digest of a run record, the
+    /// file's sha256 otherwise.
+    pub fn card_digest(&self) -> &str {
+        self.content_sha256.as_deref().unwrap_or(&self.sha256)
+    }
+
     /// A sentence for the Croissant `description`.
     pub fn role_description(&self) -> String {
         let what = match self.role.as_str() {
@@ -105,6 +122,10 @@ pub struct Lineage {
     pub card_files: Vec<LineageFile>,
 }
 
+fn is_run_record(role: &str, path: &str) -> bool {
+    role.ends_with("manifest") || (role == "dedup_output" && path.ends_with("report.json"))
+}
+
 struct Builder<'a> {
     root: &'a Path,
     files: Vec<LineageFile>,
@@ -119,10 +140,17 @@ impl Builder<'_> {
         };
         if !self.index.contains_key(&path) {
             self.index.insert(path.clone(), self.files.len());
+            let content_sha256 = match &f.local {
+                Some(p) if is_run_record(role, &path) => std::fs::read(p)
+                    .ok()
+                    .and_then(|b| quarry_corpus::manifest::content_sha256(&b)),
+                _ => None,
+            };
             self.files.push(LineageFile {
                 path: path.clone(),
                 role: role.into(),
                 sha256: f.sha256.clone(),
+                content_sha256,
                 bytes: f.bytes,
                 rows: f.rows,
                 recorded: f.recorded.clone(),
@@ -344,6 +372,24 @@ pub fn verify(dir: &Path) -> Result<VerifyReport> {
             }
         }
     }
+    // Run records are also named by their content digest (in README.md): recompute it.
+    for f in lineage.files.iter().filter(|f| f.verifiable) {
+        let Some(want) = &f.content_sha256 else {
+            continue;
+        };
+        if let Ok(b) = std::fs::read(dir.join(&f.path)) {
+            match quarry_corpus::manifest::content_sha256(&b) {
+                Some(got) if &got == want => {}
+                got => problems.push(Problem {
+                    path: f.path.clone(),
+                    message: format!(
+                        "content sha256 {}, but lineage.json records {want}",
+                        got.as_deref().unwrap_or("(not JSON)")
+                    ),
+                }),
+            }
+        }
+    }
     let results: Vec<(String, std::result::Result<String, String>)> = expected
         .keys()
         .cloned()
@@ -417,6 +463,7 @@ mod tests {
             path: path.into(),
             role: "text_shard".into(),
             sha256: sha.into(),
+            content_sha256: None,
             bytes: 1,
             rows: None,
             recorded: format!("rec/{path}"),

@@ -572,11 +572,11 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
                 let msha = cx
                     .lineage
                     .file(&st.manifest)
-                    .map(|f| f.sha256.clone())
+                    .map(|f| f.card_digest().to_string())
                     .unwrap_or_default();
                 vec![
                     format!("{}: {}", st.kind, st.name),
-                    format!("`{}` (sha256 `{}`)", st.manifest, msha),
+                    format!("`{}` (content sha256 `{}`)", st.manifest, msha),
                     st.recipe_sha256
                         .clone()
                         .map(|r| format!("`{r}`"))
@@ -601,14 +601,29 @@ pub fn readme(cx: &CardContext, schema: &Schema) -> String {
             .filter(|f| f.role != "raw_input")
             .take(TABLE_ROWS * 2)
             .map(|f| {
-                vec![
-                    format!("`{}`", f.path),
-                    f.role.clone(),
-                    thousands(f.bytes),
-                    format!("`{}`", f.sha256),
-                ]
+                if f.is_run_record() {
+                    vec![
+                        format!("`{}`", f.path),
+                        f.role.clone(),
+                        "run record".into(),
+                        format!("content `{}`", f.card_digest()),
+                    ]
+                } else {
+                    vec![
+                        format!("`{}`", f.path),
+                        f.role.clone(),
+                        thousands(f.bytes),
+                        format!("`{}`", f.sha256),
+                    ]
+                }
             })
             .collect(),
+    );
+    o.push_str(
+        "Run records (manifests, the dedup report) also hold wall times and memory peaks, which differ \
+         from run to run; they are named here by the sha256 of their content without those measurements \
+         (`quarry_corpus::manifest::content_sha256`), so that a rerun of the same recipe on the same \
+         inputs gives this card byte for byte. `lineage.json` records their file digests as well.\n\n",
     );
     o.push_str("`quarry lineage verify <this folder>` re-hashes every file named here and in `croissant.json`.\n");
 
