@@ -608,3 +608,145 @@ fn build_publishes_to_s3() {
     .is_some());
     assert!(get(&bucket, &format!("{prefix}/corpus/manifest.json")).is_some());
 }
+
+/// The dedup stages with their folder (intermediates included) on s3://, each task its own process
+/// with its own local staging folder as if on another machine, inputs read from s3:// too: the
+/// removed set, clusters and deduplicated shards equal a local `quarry dedup` run's, the
+/// intermediates are on the bucket, the private copies are gone, and a rerun skips by the bucket's
+/// markers.
+#[test]
+fn dedup_stages_keep_their_intermediates_on_s3() {
+    let Some((_, bucket)) = s3() else { return };
+    let prefix = unique("dedup");
+    let d = TestDir::new();
+    ok(&quarry()
+        .args(["sample", "--docs", "300", "--files", "3", "--out"])
+        .arg(d.path().join("sample"))
+        .output()
+        .unwrap());
+    let corpus = d.path().join("corpus");
+    let warcs: Vec<String> = std::fs::read_dir(d.path().join("sample"))
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".warc.gz"))
+        .collect();
+    let r = d.write("extract.toml", &recipe(&warcs, corpus.to_str().unwrap(), 3));
+    ok(&quarry().arg("run").arg(&r).output().unwrap());
+    let shards = util::shard_bytes(&corpus.join("shards"));
+    assert!(shards.len() >= 3, "{}", shards.len());
+    for (name, _) in &shards {
+        storage::put_file(
+            &corpus.join("shards").join(name),
+            &s3loc(&bucket, &format!("{prefix}/corpus/{name}")),
+        )
+        .unwrap();
+    }
+    let plan = ["--exact", "--minhash"];
+    let reference = d.path().join("ref");
+    ok(&quarry()
+        .arg("dedup")
+        .arg("--input")
+        .arg(corpus.join("shards"))
+        .arg("--out")
+        .arg(&reference)
+        .args(plan)
+        .output()
+        .unwrap());
+
+    let input = format!("s3://{bucket}/{prefix}/corpus/*");
+    let out = format!("s3://{bucket}/{prefix}/dedup");
+    let host = |t: usize| d.path().join(format!("host-{}", t % 2));
+    let stage = |args: &[&str], t: Option<usize>| {
+        let mut c = quarry();
+        c.arg("dedup").args(args).args(["--out", &out]).args(plan);
+        if let Some(t) = t {
+            c.args(["--task", &t.to_string()]);
+        }
+        c.arg("--staging").arg(host(t.unwrap_or(0)));
+        ok(&c.output().unwrap())
+    };
+    for m in ["exact", "minhash"] {
+        for t in 0..3 {
+            stage(
+                &[
+                    "signatures",
+                    "--method",
+                    m,
+                    "--input",
+                    &input,
+                    "--tasks",
+                    "3",
+                ],
+                Some(t),
+            );
+        }
+        for t in 0..2 {
+            stage(&["buckets", "--method", m, "--tasks", "2"], Some(t));
+        }
+        stage(&["cluster", "--method", m], None);
+    }
+    for t in 0..3 {
+        stage(&["filter", "--input", &input, "--tasks", "3"], Some(t));
+    }
+
+    for f in ["removed.txt", "clusters.jsonl"] {
+        let want = std::fs::read(reference.join(f)).unwrap();
+        assert!(!want.is_empty() || f == "clusters.jsonl");
+        assert_eq!(
+            get(&bucket, &format!("{prefix}/dedup/{f}")),
+            Some(want),
+            "{f}"
+        );
+    }
+    let removed = std::fs::read_to_string(reference.join("removed.txt")).unwrap();
+    assert!(
+        removed.lines().count() > 0,
+        "the sample crawl has duplicates"
+    );
+    let mut n = 0;
+    for (name, bytes) in util::shard_bytes(&reference.join("shards")) {
+        let key = format!("{prefix}/dedup/shards/{name}");
+        assert_eq!(get(&bucket, &key).as_ref(), Some(&bytes), "{key}");
+        n += 1;
+    }
+    assert!(n >= 3);
+    let listed = storage::list_inputs(&[format!("{out}/work/minhash-*/pairs/*.bin")]).unwrap();
+    assert_eq!(listed.len(), 14, "one pairs file per band on the bucket");
+    for h in 0..2 {
+        let left: Vec<_> = walk_files(&host(h));
+        assert!(
+            left.iter().all(|p| p.contains("/filter/")),
+            "private work copies are removed: {left:?}"
+        );
+    }
+
+    // A signature task run again (from a fresh machine) finds its marker on the bucket.
+    let err = stage(
+        &[
+            "signatures",
+            "--method",
+            "minhash",
+            "--input",
+            &input,
+            "--tasks",
+            "3",
+        ],
+        Some(1),
+    );
+    assert!(err.contains("already finished"), "{err}");
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.extend(walk_files(&p));
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    out
+}

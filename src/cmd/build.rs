@@ -149,7 +149,11 @@ fn run_local(args: Args) -> anyhow::Result<ExitCode> {
         let plan = super::dedup::PlanArgs::from_table(&t)?.plan()?;
         let out = args.out.join("dedup");
         eprintln!("== dedup → {}", out.display());
-        let c = super::dedup::dedup(&[text_shards.display().to_string()], &out, &plan)?;
+        let c = super::dedup::dedup(
+            &[text_shards.display().to_string()],
+            &out.display().to_string(),
+            &plan,
+        )?;
         code = worst(code, c);
         text_shards = out.join("shards");
     }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use quarry_corpus::read::{open_documents, ReaderOptions};
 use quarry_corpus::recipe::{InputSection, OutputSection, Recipe, RunSection};
-use quarry_corpus::storage::{list_inputs, InputFile};
+use quarry_corpus::storage::{list_inputs, put_file, CopyMode, InputFile, Location, WorkDir};
 use quarry_corpus::write::OutputFormat;
 use quarry_corpus::{Document, Pipeline, ReadItem, RunOptions};
 use quarry_dedup::format::write_atomic;
@@ -29,9 +29,10 @@ pub struct Args {
     /// Text shards (Parquet/JSONL; files, globs or folders). Each file is one task.
     #[arg(long, short, required = true, num_args = 1..)]
     pub input: Vec<String>,
-    /// Output folder: shards/, removed.txt, clusters.jsonl, report.json, manifest.json, work/.
+    /// Output folder: shards/, removed.txt, clusters.jsonl, report.json, manifest.json, work/. A
+    /// local path or s3://bucket/prefix (then each process works on a local copy of what it reads).
     #[arg(long, short)]
-    pub out: Option<PathBuf>,
+    pub out: Option<String>,
     #[command(flatten)]
     pub plan: PlanArgs,
 }
@@ -132,9 +133,9 @@ pub struct SignaturesArgs {
     /// Text shards, exactly as given to every other stage.
     #[arg(long, short, required = true, num_args = 1..)]
     pub input: Vec<String>,
-    /// The dedup output folder (intermediates go to OUT/work).
+    /// The dedup output folder, local or s3:// (intermediates go to OUT/work).
     #[arg(long, short)]
-    pub out: PathBuf,
+    pub out: String,
     /// `exact` or `minhash`.
     #[arg(long)]
     pub method: Method,
@@ -147,9 +148,9 @@ pub struct SignaturesArgs {
 /// Flags of `quarry dedup buckets`.
 #[derive(clap::Args, Debug)]
 pub struct BucketsArgs {
-    /// The dedup output folder.
+    /// The dedup output folder, local or s3://.
     #[arg(long, short)]
-    pub out: PathBuf,
+    pub out: String,
     /// `exact` or `minhash`.
     #[arg(long)]
     pub method: Method,
@@ -163,12 +164,16 @@ pub struct BucketsArgs {
 /// Flags of `quarry dedup cluster`.
 #[derive(clap::Args, Debug)]
 pub struct ClusterArgs {
-    /// The dedup output folder.
+    /// The dedup output folder, local or s3://.
     #[arg(long, short)]
-    pub out: PathBuf,
+    pub out: String,
     /// Redo the clustering even if it is finished.
     #[arg(long)]
     pub force: bool,
+    /// Local folder for the copy of s3:// intermediates [default: QUARRY_STAGING, else a folder
+    /// under the system temp dir].
+    #[arg(long, value_name = "DIR")]
+    pub staging: Option<PathBuf>,
     /// `exact` or `minhash`.
     #[arg(long)]
     pub method: Method,
@@ -182,9 +187,9 @@ pub struct FilterArgs {
     /// Text shards, exactly as given to every other stage.
     #[arg(long, short, required = true, num_args = 1..)]
     pub input: Vec<String>,
-    /// The dedup output folder (shards/ and manifest.json are written there).
+    /// The dedup output folder, local or s3:// (shards/ and manifest.json are written there).
     #[arg(long, short)]
-    pub out: PathBuf,
+    pub out: String,
     #[command(flatten)]
     pub plan: PlanArgs,
     #[command(flatten)]
@@ -222,6 +227,75 @@ fn slot_items(n: usize, opts: &RunOptions) -> anyhow::Result<Vec<usize>> {
     }
 }
 
+/// `OUT/rel`, for a local folder or s3://bucket/prefix.
+fn sub(out: &str, rel: &str) -> anyhow::Result<Location> {
+    Ok(Location::parse(out)?.join(rel))
+}
+
+/// The slot part of a work-copy name: the task, or `all` when one process runs every task.
+fn slot_name(opts: &RunOptions) -> String {
+    opts.task
+        .map(|t| format!("{t:05}"))
+        .unwrap_or_else(|| "all".into())
+}
+
+/// What one stage process reads of the intermediates (paths relative to OUT/work), so that with
+/// OUT on s3:// it downloads only that: every marker and config, and per stage its own files.
+enum Reads<'a> {
+    /// Stage 1 of these input tasks (MinHash after exact reads exact's clusters of its tasks).
+    Signatures(&'a [usize]),
+    /// Stage 2 of one bucket: that bucket's sorted key files.
+    Bucket(usize),
+    /// Stage 3: all pairs, ids, and (verify modes) signatures or shingle sets.
+    Cluster,
+    /// Stage 4 of these input tasks: their ids and cluster memberships.
+    Filter(&'a [usize]),
+}
+
+fn reads(rel: &str, what: &Reads) -> bool {
+    let parts: Vec<&str> = rel.split('/').collect();
+    match parts.as_slice() {
+        ["_markers", ..] => true,
+        [_method, "config.json"] => true,
+        // a method's clusters.jsonl / removed.txt: the last clustering merges them
+        [_method, _file] => matches!(what, Reads::Cluster),
+        [_method, dir, rest @ ..] => {
+            let name = rest.last().copied().unwrap_or("");
+            let own = |tasks: &[usize]| {
+                tasks
+                    .iter()
+                    .any(|t| name.starts_with(&format!("task-{t:05}.")))
+            };
+            match (*dir, what) {
+                ("ids" | "clusters", Reads::Signatures(t) | Reads::Filter(t)) => own(t),
+                ("ids" | "clusters" | "pairs" | "sigs" | "shingles", Reads::Cluster) => true,
+                ("buckets", Reads::Bucket(b)) => rest.first() == Some(&format!("{b:03}").as_str()),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// OUT/work for one stage process: in place when local, a private local copy holding what the
+/// stage reads when on s3:// (uploaded back with [`WorkDir::push`]).
+fn open_work(
+    out: &str,
+    staging: Option<&Path>,
+    slot: String,
+    what: Reads,
+) -> anyhow::Result<WorkDir> {
+    let mut w = WorkDir::open(
+        &sub(out, "work")?.to_string(),
+        staging,
+        &slot,
+        CopyMode::Private,
+    )?;
+    w.pull(|rel| reads(rel, &what))
+        .context("downloading the dedup intermediates")?;
+    Ok(w)
+}
+
 fn run_signatures(a: SignaturesArgs) -> anyhow::Result<ExitCode> {
     let inputs = shard_inputs(&a.input)?;
     anyhow::ensure!(
@@ -229,8 +303,14 @@ fn run_signatures(a: SignaturesArgs) -> anyhow::Result<ExitCode> {
         "no Parquet or JSONL shards among the inputs"
     );
     let opts = a.tasks.options()?;
-    let staged = Staged::new(a.plan.plan()?, a.out.join("work"))?.force(opts.force);
     let mine = slot_items(inputs.len(), &opts)?;
+    let mut work = open_work(
+        &a.out,
+        opts.staging.as_deref(),
+        format!("{}-signatures-{}", a.method.as_str(), slot_name(&opts)),
+        Reads::Signatures(&mine),
+    )?;
+    let staged = Staged::new(a.plan.plan()?, work.path())?.force(opts.force);
     let ran: Vec<(usize, bool)> = mine
         .par_iter()
         .map(|&t| {
@@ -239,6 +319,8 @@ fn run_signatures(a: SignaturesArgs) -> anyhow::Result<ExitCode> {
             Ok((t, done))
         })
         .collect::<Result<_, DedupError>>()?;
+    work.push().context("uploading signatures")?;
+    work.close()?;
     for (t, ran) in ran {
         eprintln!(
             "dedup {} signatures: shard task {t} of {}: {}",
@@ -252,12 +334,25 @@ fn run_signatures(a: SignaturesArgs) -> anyhow::Result<ExitCode> {
 
 fn run_buckets(a: BucketsArgs) -> anyhow::Result<ExitCode> {
     let opts = a.tasks.options()?;
-    let staged = Staged::new(a.plan.plan()?, a.out.join("work"))?.force(opts.force);
-    let mine = slot_items(staged.buckets(a.method)?, &opts)?;
-    let ran: Vec<(usize, bool)> = mine
+    let plan = a.plan.plan()?;
+    let n = Staged::new(plan.clone(), "")?.buckets(a.method)?;
+    // One work copy per bucket, so a remote run downloads one band's files at a time.
+    let ran: Vec<(usize, bool)> = slot_items(n, &opts)?
         .par_iter()
-        .map(|&b| Ok((b, staged.bucket(a.method, b)?)))
-        .collect::<Result<_, DedupError>>()?;
+        .map(|&b| -> anyhow::Result<(usize, bool)> {
+            let mut work = open_work(
+                &a.out,
+                opts.staging.as_deref(),
+                format!("{}-bucket-{b:03}", a.method.as_str()),
+                Reads::Bucket(b),
+            )?;
+            let staged = Staged::new(plan.clone(), work.path())?.force(opts.force);
+            let ran = staged.bucket(a.method, b)?;
+            work.push().context("uploading candidate pairs")?;
+            work.close()?;
+            Ok((b, ran))
+        })
+        .collect::<anyhow::Result<_>>()?;
     for (b, ran) in ran {
         eprintln!(
             "dedup {} bucket {b}: {}",
@@ -269,8 +364,13 @@ fn run_buckets(a: BucketsArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_cluster(a: ClusterArgs) -> anyhow::Result<ExitCode> {
-    let work = a.out.join("work");
-    let staged = Staged::new(a.plan.plan()?, &work)?.force(a.force);
+    let mut work = open_work(
+        &a.out,
+        a.staging.as_deref(),
+        format!("{}-cluster", a.method.as_str()),
+        Reads::Cluster,
+    )?;
+    let staged = Staged::new(a.plan.plan()?, work.path())?.force(a.force);
     match staged.cluster(a.method)? {
         Some(s) => eprintln!(
             "dedup {} clustering: {} clusters, {} documents removed",
@@ -280,24 +380,24 @@ fn run_cluster(a: ClusterArgs) -> anyhow::Result<ExitCode> {
         ),
         None => eprintln!("dedup {} clustering: already finished", a.method.as_str()),
     }
-    if staged.methods().last() == Some(&a.method) {
+    let last = staged.methods().last() == Some(&a.method);
+    if last {
         staged.finish()?;
         let report = staged.report()?;
         write_atomic(
-            &work.join("report.json"),
+            &work.path().join("report.json"),
             &serde_json::to_vec_pretty(&report).expect("report serialises"),
         )?;
+    }
+    work.push().context("uploading clusters")?;
+    if last {
         for f in ["removed.txt", "clusters.jsonl", "report.json"] {
-            copy_atomic(&work.join(f), &a.out.join(f))?;
+            put_file(&work.path().join(f), &sub(&a.out, f)?)
+                .with_context(|| format!("publishing {f}"))?;
         }
     }
+    work.close()?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn copy_atomic(from: &Path, to: &Path) -> anyhow::Result<()> {
-    let bytes = std::fs::read(from).with_context(|| format!("reading {}", from.display()))?;
-    write_atomic(to, &bytes)?;
-    Ok(())
 }
 
 fn run_filter(a: FilterArgs) -> anyhow::Result<ExitCode> {
@@ -307,7 +407,19 @@ fn run_filter(a: FilterArgs) -> anyhow::Result<ExitCode> {
         "no Parquet or JSONL shards among the inputs"
     );
     let plan = a.plan.plan()?;
-    let staged = Staged::new(plan.clone(), a.out.join("work"))?;
+    let opts = a.tasks.options()?;
+    let mine = slot_items(inputs.len(), &opts)?;
+    // Every filter task's recipe names the same work folder, so on s3:// the tasks of one machine
+    // share one read-only copy (each downloads its own tasks' files into it).
+    let mut work = WorkDir::open(
+        &sub(&a.out, "work")?.to_string(),
+        opts.staging.as_deref(),
+        "filter",
+        CopyMode::Shared,
+    )?;
+    work.pull(|rel| reads(rel, &Reads::Filter(&mine)))
+        .context("downloading the dedup intermediates")?;
+    let staged = Staged::new(plan.clone(), work.path())?;
     for m in staged.methods() {
         anyhow::ensure!(
             staged.cluster_done(m)?,
@@ -316,10 +428,9 @@ fn run_filter(a: FilterArgs) -> anyhow::Result<ExitCode> {
             m.as_str()
         );
     }
-    let pipeline = filter_pipeline(&inputs, &a.out, &plan)?;
-    let opts = a.tasks.options()?;
+    let pipeline = filter_pipeline(&inputs, &a.out, work.path(), &plan)?;
     let mut code = ExitCode::SUCCESS;
-    for t in slot_items(inputs.len(), &opts)? {
+    for t in mine {
         let c = super::run_pipeline(
             &pipeline,
             &RunOptions {
@@ -364,20 +475,26 @@ fn read_task(input: &InputFile) -> Result<impl Iterator<Item = Document>, DedupE
     }))
 }
 
-/// Runs all four dedup stages over `patterns` into `out`.
-pub fn dedup(patterns: &[String], out: &Path, plan: &DedupPlan) -> anyhow::Result<ExitCode> {
+/// Runs all four dedup stages over `patterns` into `out` (a local folder or s3://).
+pub fn dedup(patterns: &[String], out: &str, plan: &DedupPlan) -> anyhow::Result<ExitCode> {
     let inputs = shard_inputs(patterns)?;
     anyhow::ensure!(
         !inputs.is_empty(),
         "no Parquet or JSONL shards among the inputs"
     );
-    let work = out.join("work");
-    let report = run_local(plan, inputs.len(), |t| read_task(&inputs[t]), &work)
+    let mut work = WorkDir::open(
+        &sub(out, "work")?.to_string(),
+        None,
+        "all",
+        CopyMode::Private,
+    )?;
+    let report = run_local(plan, inputs.len(), |t| read_task(&inputs[t]), work.path())
         .context("dedup stages 1-3")?;
+    work.push().context("uploading the dedup intermediates")?;
     for f in ["removed.txt", "clusters.jsonl", "report.json"] {
-        std::fs::copy(work.join(f), out.join(f)).with_context(|| format!("copying {f}"))?;
+        put_file(&work.path().join(f), &sub(out, f)?).with_context(|| format!("publishing {f}"))?;
     }
-    let pipeline = filter_pipeline(&inputs, out, plan)?;
+    let pipeline = filter_pipeline(&inputs, out, work.path(), plan)?;
     let code = super::run_pipeline(
         &pipeline,
         &RunOptions {
@@ -385,6 +502,7 @@ pub fn dedup(patterns: &[String], out: &Path, plan: &DedupPlan) -> anyhow::Resul
             ..Default::default()
         },
     )?;
+    work.close()?;
     eprintln!(
         "dedup: {} documents, {} exact duplicates, {} near-duplicates removed, {} kept; {} intermediate bytes",
         report.docs, report.exact_removed, report.minhash_removed, report.kept, report.intermediate_bytes
@@ -394,18 +512,23 @@ pub fn dedup(patterns: &[String], out: &Path, plan: &DedupPlan) -> anyhow::Resul
 
 /// Stage 4 as a pipeline: the dedup filter steps over the shards, one task per input shard (as in
 /// stages 1-3, so each task loads its own removed set), writing OUT/shards and OUT/manifest.json.
-fn filter_pipeline(inputs: &[InputFile], out: &Path, plan: &DedupPlan) -> anyhow::Result<Pipeline> {
+fn filter_pipeline(
+    inputs: &[InputFile],
+    out: &str,
+    work: &Path,
+    plan: &DedupPlan,
+) -> anyhow::Result<Pipeline> {
     let mut stages = Vec::new();
     if let Some(c) = &plan.exact {
         let mut t = toml::Table::try_from(c).context("exact config")?;
         t.insert("type".into(), "exact_dedup_filter".into());
-        t.insert("dir".into(), out.join("work").display().to_string().into());
+        t.insert("dir".into(), work.display().to_string().into());
         stages.push(t);
     }
     if let Some(c) = &plan.minhash {
         let mut t = toml::Table::try_from(c).context("minhash config")?;
         t.insert("type".into(), "minhash_filter".into());
-        t.insert("dir".into(), out.join("work").display().to_string().into());
+        t.insert("dir".into(), work.display().to_string().into());
         stages.push(t);
     }
     let recipe = Recipe {
@@ -419,7 +542,7 @@ fn filter_pipeline(inputs: &[InputFile], out: &Path, plan: &DedupPlan) -> anyhow
             crawl: None,
         },
         output: OutputSection {
-            path: out.display().to_string(),
+            path: out.to_string(),
             format: OutputFormat::Parquet,
             max_shard_bytes: 256 << 20,
             prefix: "part".into(),

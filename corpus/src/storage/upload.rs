@@ -213,7 +213,7 @@ pub fn upload_tree(local: &Path, dest: &Location) -> Result<UploadSummary, Stora
 }
 
 /// 0: data, 1: manifests, 2: markers.
-fn upload_rank(rel: &Path) -> u8 {
+pub(crate) fn upload_rank(rel: &Path) -> u8 {
     let s = rel.to_string_lossy();
     if s.starts_with("_markers/") || s.contains("/_markers/") {
         2
@@ -227,7 +227,7 @@ fn upload_rank(rel: &Path) -> u8 {
     }
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), StorageError> {
+pub(crate) fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), StorageError> {
     let rd = std::fs::read_dir(dir).map_err(io(dir))?;
     for e in rd {
         let e = e.map_err(io(dir))?;
