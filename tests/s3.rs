@@ -607,6 +607,26 @@ fn build_publishes_to_s3() {
     )
     .is_some());
     assert!(get(&bucket, &format!("{prefix}/corpus/manifest.json")).is_some());
+    assert!(get(&bucket, &format!("{prefix}/_markers/build.done")).is_some());
+
+    // A rerun from a machine without the staging folder finds the bucket's marker: nothing to do.
+    std::fs::remove_dir_all(&staging).unwrap();
+    let build = |docs: &str| {
+        quarry()
+            .env("QUARRY_LID_MODEL", data_dir().join("lid/lid.176.ftz"))
+            .args(["build", "--sample-docs", docs, "--out", &url, "--staging"])
+            .arg(&staging)
+            .output()
+            .unwrap()
+    };
+    let err = ok(&build("200"));
+    assert!(err.contains("already published"), "{err}");
+    assert!(!staging.exists(), "nothing was rebuilt");
+    // Another build into the same prefix is refused, not mixed in.
+    let o = build("300");
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("holds another build"), "{err}");
 }
 
 /// The dedup stages with their folder (intermediates included) on s3://, each task its own process

@@ -68,9 +68,36 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
                         .join(format!("build-{:016x}", fnv1a(out_str.as_bytes())))
                 })
         });
+        // A finished publication leaves `_markers/build.done` on the bucket (uploaded last, with
+        // the build's identity), so a rerun from any machine finds the work done without a local
+        // staging folder, and a different build is refused instead of mixed into it.
+        let identity = build_identity(&args)?;
+        let marker = remote.join(BUILD_MARKER);
+        if let Some(old) = quarry_corpus::storage::read_opt(&marker)? {
+            let old = String::from_utf8_lossy(&old).trim().to_string();
+            anyhow::ensure!(
+                old == identity,
+                "{remote} holds another build (its {BUILD_MARKER} says {old}, this one is \
+                 {identity}); use another --out"
+            );
+            if !args.tasks.force {
+                eprintln!(
+                    "{remote} is already published ({BUILD_MARKER} found): nothing to do \
+                     (--force rebuilds it)"
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
         eprintln!("staging {out_str} in {}", staging.display());
         args.out = staging.clone();
+        let whole = args.tasks.task.is_none();
         let code = run_local(args)?;
+        if whole && code == ExitCode::SUCCESS {
+            quarry_corpus::storage::write_atomic(
+                staging.join(BUILD_MARKER),
+                format!("{identity}\n").as_bytes(),
+            )?;
+        }
         let s = quarry_corpus::storage::upload_tree(&staging, &remote)
             .with_context(|| format!("publishing {} to {remote}", staging.display()))?;
         eprintln!(
@@ -80,6 +107,35 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         return Ok(code);
     }
     run_local(args)
+}
+
+/// The marker a finished `quarry build --out s3://…` leaves on the bucket.
+const BUILD_MARKER: &str = "_markers/build.done";
+
+/// What makes two builds the same build: the recipe text, the inputs, the sample crawl's settings
+/// and the task count (sha256 of them, with the quarry version).
+fn build_identity(args: &Args) -> anyhow::Result<String> {
+    use sha2::{Digest, Sha256};
+    let recipe = match &args.recipe {
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("reading recipe {}", p.display()))?
+        }
+        None => DEFAULT_RECIPE.to_string(),
+    };
+    let mut h = Sha256::new();
+    for part in [
+        env!("CARGO_PKG_VERSION").to_string(),
+        recipe,
+        args.input.join("\n"),
+        format!(
+            "sample_docs={} seed={} tasks={:?}",
+            args.sample_docs, args.seed, args.tasks.tasks
+        ),
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    Ok(format!("build sha256:{}", hex::encode(h.finalize())))
 }
 
 /// A stable name for a staging folder (not a security hash; it only has to differ between URLs).
