@@ -64,6 +64,8 @@ enum Command {
     Lineage(cmd::lineage::Args),
     /// Crawl the web politely from seed URLs into WARC files (robots.txt, resumable).
     Crawl(cmd::crawl::Args),
+    /// Copy files and folders between local paths and s3:// (markers last).
+    Storage(cmd::storage::Args),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +98,7 @@ fn main() -> ExitCode {
         Command::Card(a) => cmd::card::run(a),
         Command::Lineage(a) => cmd::lineage::run(a),
         Command::Crawl(a) => cmd::crawl::run(a),
+        Command::Storage(a) => cmd::storage::run(a),
     };
     match result {
         Ok(code) => code,

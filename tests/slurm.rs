@@ -137,6 +137,26 @@ fn assert_same_outputs(a: &Path, b: &Path) {
     assert!(r["exact_removed"].as_u64().unwrap() > 0 && r["minhash_removed"].as_u64().unwrap() > 0);
 }
 
+/// Polls a Slurm run's markers through `quarry status` until it is complete (sbatch --wait polls
+/// slowly); fails on a failed task or after 4 minutes.
+fn wait_for(run: &Path) {
+    let t0 = Instant::now();
+    loop {
+        let (st, code) = status_json(run);
+        if st["complete"] == true {
+            assert_eq!(code, Some(0), "{st}");
+            break;
+        }
+        assert!(
+            code == Some(0) && t0.elapsed() < Duration::from_secs(240),
+            "Slurm run failed or timed out: {st}\n{}",
+            logs(run)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    eprintln!("slurm run finished in {:.1}s", t0.elapsed().as_secs_f64());
+}
+
 fn status_json(dir: &Path) -> (serde_json::Value, Option<i32>) {
     let o = quarry()
         .args(["status", "--json"])
@@ -281,22 +301,7 @@ fn launch_local_and_slurm_match_quarry_build() {
     assert_eq!(stages.len(), 11, "{launch}");
     assert!(stages.iter().all(|s| s["job_id"].as_str().is_some()));
     assert!(slurm.join("slurm/00-extract.sbatch").exists());
-    // poll markers through `quarry status` (sbatch --wait polls slowly)
-    let t0 = Instant::now();
-    loop {
-        let (st, code) = status_json(&slurm);
-        if st["complete"] == true {
-            assert_eq!(code, Some(0), "{st}");
-            break;
-        }
-        assert!(
-            code == Some(0) && t0.elapsed() < Duration::from_secs(240),
-            "Slurm run failed or timed out: {st}\n{}",
-            logs(&slurm)
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    eprintln!("slurm run finished in {:.1}s", t0.elapsed().as_secs_f64());
+    wait_for(&slurm);
     assert_same_outputs(&build, &slurm);
     // The card names run records by content digest, so beside its statistics and plots its README
     // and Croissant file are byte-identical too; only lineage.json (file digests of the manifests,
@@ -359,4 +364,69 @@ fn failing_task_is_retried_and_reported() {
         text.contains("FAILED tasks [0]") && text.contains("run FAILED"),
         "{text}"
     );
+}
+
+/// `quarry launch --data s3://…`: outputs and intermediates on a real S3 server (s3s-fs, from
+/// scripts/test.sh), through Slurm when it is up (else the local executor): the shards, dedup
+/// outputs, tokenizer, token shards and card statistics on the bucket equal `quarry build`'s.
+#[test]
+fn launch_with_data_on_s3_matches_quarry_build() {
+    let Ok(endpoint) = std::env::var("QUARRY_S3_ENDPOINT") else {
+        eprintln!("SKIPPED: QUARRY_S3_ENDPOINT is not set (scripts/test.sh starts the S3 server)");
+        return;
+    };
+    assert!(!endpoint.is_empty());
+    let bucket = std::env::var("QUARRY_S3_BUCKET").unwrap_or_else(|_| "quarry-test".into());
+    let d = TestDir::new();
+    let (build, recipe) = reference(&d);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let data = format!("s3://{bucket}/launch-{}-{nanos}", std::process::id());
+    let run = d.path().join("run");
+    let executor = if slurm_available() { "slurm" } else { "local" };
+    let mut cmd = quarry();
+    cmd.args(["launch", executor])
+        .arg(&recipe)
+        .args(["--tasks", TASKS, "--retries", "0", "--data", &data])
+        .arg("--staging")
+        .arg(d.path().join("staging"))
+        .arg("--quarry")
+        .arg(env!("CARGO_BIN_EXE_quarry"))
+        .arg("--out")
+        .arg(&run);
+    if executor == "slurm" {
+        cmd.args(["--cpus-per-task", "1"]);
+    }
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stderr),
+        logs(&run)
+    );
+    if executor == "slurm" {
+        wait_for(&run);
+    }
+    // Nothing of the outputs is in the run folder; everything is on the bucket.
+    assert!(!run.join("corpus").exists() && !run.join("dedup").exists());
+    let copy = d.path().join("from-s3");
+    let o = quarry()
+        .args(["storage", "sync", &data])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_same_outputs(&build, &copy);
+    for f in ["README.md", "croissant.json", "lineage.json"] {
+        assert!(copy.join(f).is_file(), "card {f} on the bucket");
+    }
+    // The dedup intermediates are on the bucket too, and the corpus manifest names s3:// shards.
+    assert!(copy.join("dedup/work/_markers").is_dir());
+    let m = json(&copy.join("corpus/manifest.json"));
+    assert!(m["outputs"][0]["path"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("{data}/corpus/shards/")));
 }

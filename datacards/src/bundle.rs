@@ -293,15 +293,19 @@ impl Rebase {
     }
 }
 
+/// Where a recorded path is now. An `s3://` record (a run that wrote to a bucket) resolves only
+/// through a rebase: when the run's folder was copied to disk (as `quarry launch --data s3://…`
+/// does for its card job), its manifest's recorded bucket folder maps onto the local copy.
 fn resolve(recorded: &str, rebases: &[Rebase]) -> Option<PathBuf> {
-    if recorded.contains("://") || recorded.is_empty() {
+    if recorded.is_empty() {
         return None;
     }
     let p = Path::new(recorded);
+    let remote = recorded.contains("://");
     rebases
         .iter()
         .filter_map(|r| r.apply(p))
-        .chain([p.to_path_buf()])
+        .chain((!remote).then(|| p.to_path_buf()))
         .find(|c| c.is_file())
 }
 
@@ -702,6 +706,25 @@ mod tests {
             Path::new("/new/out/corpus/shards/p.parquet")
         );
         assert_eq!(r.apply(Path::new("/elsewhere/f")), None);
+    }
+
+    #[test]
+    fn bucket_records_resolve_onto_a_local_copy() {
+        let d = tempfile::tempdir().unwrap();
+        let copy = d.path().join("stage/dedup");
+        std::fs::create_dir_all(copy.join("shards")).unwrap();
+        std::fs::write(copy.join("shards/p.parquet"), b"x").unwrap();
+        let rb = Rebase::between(Path::new("s3://bucket/run/dedup"), &copy);
+        assert_eq!(
+            resolve("s3://bucket/run/dedup/shards/p.parquet", &[rb.clone()]),
+            Some(copy.join("shards/p.parquet"))
+        );
+        // not in the copy, or no rebase: stays remote
+        assert_eq!(
+            resolve("s3://bucket/run/dedup/shards/q.parquet", &[rb]),
+            None
+        );
+        assert_eq!(resolve("s3://bucket/run/dedup/shards/p.parquet", &[]), None);
     }
 
     #[test]

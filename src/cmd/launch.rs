@@ -52,9 +52,21 @@ pub struct CommonArgs {
     /// Tasks of the per-input stages (extraction/filtering, dedup signatures and filter).
     #[arg(long, value_name = "N")]
     pub tasks: usize,
-    /// Run folder (on storage every node sees): scripts, logs, markers and the outputs.
+    /// Run folder (on storage every node sees): scripts, logs, markers, and the outputs unless
+    /// --data puts them elsewhere.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Where the outputs and intermediates go: a folder every node sees, or s3://bucket/prefix
+    /// [default: the run folder]. With s3://, the extraction and dedup tasks read and write the
+    /// bucket directly; the tokenizer, tokenize and card jobs copy what they read into their node's
+    /// staging folder and upload what they write (markers last). Jobs need the AWS_* environment
+    /// (Slurm passes the submitter's environment on).
+    #[arg(long, value_name = "LOC")]
+    pub data: Option<String>,
+    /// Local folder on each node for copies of s3:// data [default: QUARRY_STAGING, else
+    /// quarry-staging in the system temp folder].
+    #[arg(long, value_name = "DIR")]
+    pub staging: Option<PathBuf>,
     /// The quarry binary the jobs run [default: this one].
     #[arg(long, value_name = "PATH")]
     pub quarry: Option<PathBuf>,
@@ -101,6 +113,75 @@ pub struct Stage {
     pub array: usize,
     /// The quarry arguments every task runs.
     pub args: Vec<String>,
+    /// quarry commands run before it in the same attempt (copying s3:// data it reads to the node).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pre: Vec<Vec<String>>,
+    /// quarry commands run after it succeeded (uploading what it wrote).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post: Vec<Vec<String>>,
+}
+
+/// Where a launched run's outputs and intermediates live.
+#[derive(Debug, Clone)]
+pub struct DataRoot {
+    /// The folder (absolute) or s3://bucket/prefix.
+    pub root: String,
+    /// For s3:// data: the folder on each node where the whole-corpus jobs (tokenizer, tokenize,
+    /// card) keep their copy, laid out like the bucket; the same path for every such job, so the
+    /// manifests they write name each other's files consistently.
+    pub mirror: Option<PathBuf>,
+}
+
+impl DataRoot {
+    /// Data in the local (shared) folder `dir`.
+    pub fn local(dir: &Path) -> DataRoot {
+        DataRoot {
+            root: dir.display().to_string(),
+            mirror: None,
+        }
+    }
+
+    /// `rel` below the data root.
+    fn at(&self, rel: &str) -> String {
+        if rel.is_empty() {
+            self.root.clone()
+        } else if self.mirror.is_some() {
+            format!("{}/{rel}", self.root.trim_end_matches('/'))
+        } else {
+            Path::new(&self.root).join(rel).display().to_string()
+        }
+    }
+
+    /// `rel` where a whole-corpus job works on it: in the node's copy for s3:// data.
+    fn work(&self, rel: &str) -> String {
+        match &self.mirror {
+            Some(m) if rel.is_empty() => m.display().to_string(),
+            Some(m) => m.join(rel).display().to_string(),
+            None => self.at(rel),
+        }
+    }
+
+    /// The copy commands that bring `rels` from the bucket to the node (none for local data).
+    fn pull(&self, rels: &[&str]) -> Vec<Vec<String>> {
+        match self.mirror {
+            Some(_) => rels
+                .iter()
+                .map(|r| vec![s("storage"), s("sync"), self.at(r), self.work(r)])
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The copy commands that publish `rels` from the node to the bucket (none for local data).
+    fn push(&self, rels: &[&str]) -> Vec<Vec<String>> {
+        match self.mirror {
+            Some(_) => rels
+                .iter()
+                .map(|r| vec![s("storage"), s("sync"), self.work(r), self.at(r)])
+                .collect(),
+            None => Vec::new(),
+        }
+    }
 }
 
 /// What `launch.json` records.
@@ -134,17 +215,19 @@ fn s(x: impl AsRef<str>) -> String {
     x.as_ref().to_string()
 }
 
-/// The stages of `quarry build` for `recipe` (already pointing its output at `DIR/corpus`), as
-/// commands over the run folder `dir`: extraction and filters (`quarry run`), each dedup method's
-/// signatures / buckets / clustering, the dedup filter, tokenizer training and tokenization.
+/// The stages of `quarry build` for `recipe` (already pointing its output at `DATA/corpus`), as
+/// commands over the data root: extraction and filters (`quarry run`), each dedup method's
+/// signatures / buckets / clustering, the dedup filter, tokenizer training, tokenization and the
+/// card.
 pub fn plan(
     recipe_path: &Path,
     recipe: &Recipe,
     tasks: usize,
-    dir: &Path,
+    data: &DataRoot,
 ) -> anyhow::Result<Vec<Stage>> {
     anyhow::ensure!(tasks >= 1, "--tasks must be at least 1");
-    let d = |p: &str| dir.join(p).display().to_string();
+    let d = |p: &str| data.at(p);
+    let w = |p: &str| data.work(p);
     let mut v = vec![Stage {
         name: s("extract"),
         array: tasks,
@@ -155,12 +238,14 @@ pub fn plan(
             tasks.to_string(),
             s("--no-progress"),
         ],
+        pre: Vec::new(),
+        post: Vec::new(),
     }];
     let corpus_shards = d("corpus/shards");
     let mut text_shards = corpus_shards.clone();
     if let Some(t) = &recipe.dedup {
         let flags = PlanArgs::from_table(t)?;
-        let staged = Staged::new(flags.plan()?, dir.join("dedup/work"))?;
+        let staged = Staged::new(flags.plan()?, "")?;
         let out = d("dedup");
         let common = |stage: &str, m: Option<&str>| {
             let mut a = vec![s("dedup"), s(stage), s("--out"), out.clone()];
@@ -183,6 +268,8 @@ pub fn plan(
                 name: format!("{name}-signatures"),
                 array: tasks,
                 args: a,
+                pre: Vec::new(),
+                post: Vec::new(),
             });
             let buckets = staged.buckets(m)?;
             let mut a = common("buckets", Some(name));
@@ -191,11 +278,15 @@ pub fn plan(
                 name: format!("{name}-buckets"),
                 array: buckets,
                 args: a,
+                pre: Vec::new(),
+                post: Vec::new(),
             });
             v.push(Stage {
                 name: format!("{name}-cluster"),
                 array: 1,
                 args: common("cluster", Some(name)),
+                pre: Vec::new(),
+                post: Vec::new(),
             });
         }
         let mut a = common("filter", None);
@@ -210,24 +301,37 @@ pub fn plan(
             name: s("dedup-filter"),
             array: tasks,
             args: a,
+            pre: Vec::new(),
+            post: Vec::new(),
         });
         text_shards = d("dedup/shards");
     }
+    // the whole-corpus jobs below work on the node's copy when the data is on s3://
+    let published_rel = if recipe.dedup.is_some() {
+        "dedup"
+    } else {
+        "corpus"
+    };
+    let shards_rel = format!("{published_rel}/shards");
+    let work_shards = w(&shards_rel);
+    let _ = &text_shards;
     let tok_path = match &recipe.tokenizer {
         Some(t) => {
             let p = TokenizerParams::from_table(t)?;
             match p.path {
                 Some(path) => Some(path.display().to_string()),
                 None => {
-                    let out = d("tokenizer.json");
+                    let out = w("tokenizer.json");
                     v.push(Stage {
                         name: s("tokenizer"),
                         array: 1,
+                        pre: data.pull(&[&shards_rel]),
+                        post: data.push(&["tokenizer.json"]),
                         args: vec![
                             s("tokenizer"),
                             s("train"),
                             s("--input"),
-                            text_shards.clone(),
+                            work_shards.clone(),
                             s("--vocab-size"),
                             p.vocab_size.to_string(),
                             s("--sample-bytes"),
@@ -246,17 +350,25 @@ pub fn plan(
     };
     if let (Some(t), Some(tok)) = (&recipe.tokenize, tok_path) {
         let p = TokenizeParams::from_table(t)?;
+        // a tokenizer trained here is in the node's copy; one named by the recipe is used as given
+        let trained = tok == w("tokenizer.json");
+        let mut pre = data.pull(&[&shards_rel]);
+        if trained {
+            pre.extend(data.pull(&["tokenizer.json"]));
+        }
         v.push(Stage {
             name: s("tokenize"),
             array: 1,
+            pre,
+            post: data.push(&["tokens"]),
             args: vec![
                 s("tokenize"),
                 s("--tokenizer"),
                 tok,
                 s("--input"),
-                text_shards.clone(),
+                work_shards.clone(),
                 s("--out"),
-                d("tokens"),
+                w("tokens"),
                 s("--format"),
                 p.format,
                 s("--shard-tokens"),
@@ -264,29 +376,46 @@ pub fn plan(
             ],
         });
     }
-    // The dataset card closes the release, as in `quarry build`: written into the run folder itself
+    // The dataset card closes the release, as in `quarry build`: written into the data root itself
     // so that its relative paths (HF `configs`, Croissant FileSet) stay inside the release.
-    let published = if recipe.dedup.is_some() {
-        d("dedup")
-    } else {
-        d("corpus")
-    };
-    let mut a = vec![s("card"), s("--corpus"), published];
-    if recipe.tokenize.is_some() && v.iter().any(|st| st.name == "tokenize") {
-        a.extend([s("--tokens"), d("tokens")]);
+    let has_tokens = recipe.tokenize.is_some() && v.iter().any(|st| st.name == "tokenize");
+    let mut a = vec![s("card"), s("--corpus"), w(published_rel)];
+    // what the card reads: each run's shards and manifests (not dedup's intermediates)
+    let mut pulled = vec!["corpus/shards", "corpus/manifest.json", "corpus/_manifests"];
+    if recipe.dedup.is_some() {
+        pulled.extend([
+            "dedup/shards",
+            "dedup/manifest.json",
+            "dedup/_manifests",
+            "dedup/removed.txt",
+            "dedup/clusters.jsonl",
+            "dedup/report.json",
+        ]);
+    }
+    if has_tokens {
+        a.extend([s("--tokens"), w("tokens")]);
+        pulled.push("tokens");
     }
     // The run's recipe carries the `[card]` options, read by `quarry card` as `quarry build` does;
     // checked here so that a bad key fails before anything is submitted.
     super::card::options_from_table(&recipe.card.clone().unwrap_or_default())?;
     a.extend([
         s("--out"),
-        dir.display().to_string(),
+        w(""),
         s("--recipe"),
         recipe_path.display().to_string(),
     ]);
     v.push(Stage {
         name: s("card"),
         array: 1,
+        pre: data.pull(&pulled),
+        post: data.push(&[
+            "plots",
+            "stats.json",
+            "croissant.json",
+            "lineage.json",
+            "README.md",
+        ]),
         args: a,
     });
     Ok(v)
@@ -295,15 +424,45 @@ pub fn plan(
 /// Variables every job script exports (name, value).
 type Exports = Vec<(String, String)>;
 
-/// Prepares the run folder: the recipe with its output in `DIR/corpus`, the folders, and the
-/// environment every job needs. Returns (recipe path, recipe, exports).
-fn prepare(c: &CommonArgs) -> anyhow::Result<(PathBuf, Recipe, Exports)> {
+/// Where `--data` (or the run folder) puts the outputs.
+fn data_root(c: &CommonArgs, dir: &Path) -> anyhow::Result<DataRoot> {
+    use sha2::{Digest, Sha256};
+    let Some(data) = &c.data else {
+        return Ok(DataRoot::local(dir));
+    };
+    match quarry_corpus::storage::Location::parse(data)? {
+        quarry_corpus::storage::Location::Local(p) => Ok(DataRoot::local(&std::path::absolute(p)?)),
+        loc @ quarry_corpus::storage::Location::S3 { .. } => {
+            let root = match &c.staging {
+                Some(p) => std::path::absolute(p)?,
+                None => match std::env::var_os("QUARRY_STAGING") {
+                    Some(p) => PathBuf::from(p),
+                    None => std::env::temp_dir().join("quarry-staging"),
+                },
+            };
+            let url = loc.to_string();
+            let hash = hex::encode(Sha256::digest(url.as_bytes()));
+            Ok(DataRoot {
+                root: url,
+                mirror: Some(root.join(format!("launch-{}", &hash[..16]))),
+            })
+        }
+        quarry_corpus::storage::Location::Http(u) => {
+            anyhow::bail!("--data {u}: outputs go to a folder or s3://bucket/prefix")
+        }
+    }
+}
+
+/// Prepares the run folder: the recipe with its output in `DATA/corpus`, the folders, and the
+/// environment every job needs. Returns (recipe path, recipe, data root, exports).
+fn prepare(c: &CommonArgs) -> anyhow::Result<(PathBuf, Recipe, DataRoot, Exports)> {
     let text = std::fs::read_to_string(&c.recipe)
         .with_context(|| format!("reading recipe {}", c.recipe.display()))?;
     let mut recipe = Recipe::parse(&text)?;
     std::fs::create_dir_all(&c.out).with_context(|| format!("creating {}", c.out.display()))?;
     let dir = std::path::absolute(&c.out)?;
-    recipe.output.path = dir.join("corpus").display().to_string();
+    let data = data_root(c, &dir)?;
+    recipe.output.path = data.at("corpus");
     let rp = dir.join("recipe.toml");
     let new_text = recipe.to_toml();
     // A resubmission into the same folder must not change the recipe under finished tasks.
@@ -325,7 +484,13 @@ fn prepare(c: &CommonArgs) -> anyhow::Result<(PathBuf, Recipe, Exports)> {
     } else if let Ok(p) = std::env::var("QUARRY_LID_MODEL") {
         env.push((s("QUARRY_LID_MODEL"), p));
     }
-    Ok((rp, recipe, env))
+    if let Some(p) = &c.staging {
+        env.push((
+            s("QUARRY_STAGING"),
+            std::path::absolute(p)?.display().to_string(),
+        ));
+    }
+    Ok((rp, recipe, data, env))
 }
 
 fn quarry_bin(c: &CommonArgs) -> anyhow::Result<PathBuf> {
@@ -357,12 +522,34 @@ fn task_body(
     retries: u32,
 ) -> String {
     let marks = dir.join("_launch").join(&stage.name);
-    let cmd: Vec<String> = std::iter::once(quarry.display().to_string())
-        .chain(stage.args.iter().cloned())
-        .map(|a| sh_quote(&a))
-        .collect();
+    let line = |args: &[String]| -> String {
+        std::iter::once(quarry.display().to_string())
+            .chain(args.iter().cloned())
+            .map(|a| sh_quote(&a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let mut b = String::new();
     b.push_str("set -u\n");
+    // Copies in (s3:// data to the node) and out (results to the bucket) belong to the attempt: a
+    // failed copy fails it (exit 2), and results are published only after the command succeeded.
+    let cmd = if stage.pre.is_empty() && stage.post.is_empty() {
+        line(&stage.args)
+    } else {
+        b.push_str("run_task() {\n");
+        for p in &stage.pre {
+            b.push_str(&format!("  {} || return 2\n", line(p)));
+        }
+        b.push_str(&format!(
+            "  {}\n  r=$?\n  if [ $r -gt 1 ]; then return $r; fi\n",
+            line(&stage.args)
+        ));
+        for p in &stage.post {
+            b.push_str(&format!("  {} || return 2\n", line(p)));
+        }
+        b.push_str("  return $r\n}\n");
+        "run_task".to_string()
+    };
     for (k, v) in env {
         b.push_str(&format!("export {k}={}\n", sh_quote(v)));
     }
@@ -399,7 +586,6 @@ fn task_body(
          exit $rc\n",
         sh_quote(&marks.display().to_string()),
         stage = stage.name,
-        cmd = cmd.join(" "),
     ));
     b
 }
@@ -468,10 +654,10 @@ fn write_record(dir: &Path, rec: &LaunchRecord) -> anyhow::Result<()> {
 
 fn run_slurm(a: SlurmArgs) -> anyhow::Result<ExitCode> {
     let c = &a.common;
-    let (rp, recipe, env) = prepare(c)?;
+    let (rp, recipe, data, env) = prepare(c)?;
     let dir = std::path::absolute(&c.out)?;
     let quarry = quarry_bin(c)?;
-    let stages = plan(&rp, &recipe, c.tasks, &dir)?;
+    let stages = plan(&rp, &recipe, c.tasks, &data)?;
     let mut rec = LaunchRecord {
         executor: s("slurm"),
         recipe: c.recipe.display().to_string(),
@@ -532,10 +718,10 @@ fn run_slurm(a: SlurmArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_local(c: CommonArgs) -> anyhow::Result<ExitCode> {
-    let (rp, recipe, env) = prepare(&c)?;
+    let (rp, recipe, data, env) = prepare(&c)?;
     let dir = std::path::absolute(&c.out)?;
     let quarry = quarry_bin(&c)?;
-    let stages = plan(&rp, &recipe, c.tasks, &dir)?;
+    let stages = plan(&rp, &recipe, c.tasks, &data)?;
     let rec = LaunchRecord {
         executor: s("local"),
         recipe: c.recipe.display().to_string(),
@@ -589,7 +775,13 @@ mod tests {
     #[test]
     fn plan_of_the_default_recipe_chains_every_stage() {
         let r = Recipe::parse(super::super::build::DEFAULT_RECIPE).unwrap();
-        let p = plan(Path::new("/run/recipe.toml"), &r, 4, Path::new("/run")).unwrap();
+        let p = plan(
+            Path::new("/run/recipe.toml"),
+            &r,
+            4,
+            &DataRoot::local(Path::new("/run")),
+        )
+        .unwrap();
         let names: Vec<_> = p.iter().map(|s| (s.name.as_str(), s.array)).collect();
         assert_eq!(
             names,
@@ -609,6 +801,44 @@ mod tests {
         );
         assert_eq!(p[0].args[..2], [s("run"), s("/run/recipe.toml")]);
         assert!(p[4].args.contains(&s("--exact")) && p[4].args.contains(&s("--minhash")));
+        assert!(p.iter().all(|st| st.pre.is_empty() && st.post.is_empty()));
+
+        // With the data on s3://, the per-input stages use the bucket directly and the whole-corpus
+        // jobs copy in what they read and publish what they write, through one node folder.
+        let data = DataRoot {
+            root: s("s3://b/run"),
+            mirror: Some(PathBuf::from("/stage/launch-x")),
+        };
+        let p = plan(Path::new("/run/recipe.toml"), &r, 4, &data).unwrap();
+        assert!(
+            p[1].args.contains(&s("s3://b/run/dedup")),
+            "{:?}",
+            p[1].args
+        );
+        assert!(p[1].pre.is_empty());
+        let tok = p.iter().find(|st| st.name == "tokenize").unwrap();
+        assert!(tok.args.contains(&s("/stage/launch-x/tokens")));
+        assert_eq!(
+            tok.pre[0],
+            [
+                s("storage"),
+                s("sync"),
+                s("s3://b/run/dedup/shards"),
+                s("/stage/launch-x/dedup/shards")
+            ]
+        );
+        assert_eq!(
+            tok.post,
+            [[
+                s("storage"),
+                s("sync"),
+                s("/stage/launch-x/tokens"),
+                s("s3://b/run/tokens")
+            ]]
+        );
+        let card = p.last().unwrap();
+        assert!(card.pre.iter().all(|c| !c[2].contains("/work")));
+        assert!(card.post.iter().any(|c| c[3] == "s3://b/run/README.md"));
     }
 
     #[test]
@@ -619,12 +849,16 @@ mod tests {
             name: s("extract"),
             array: 4,
             args: vec![s("run"), s("r.toml")],
+            pre: Vec::new(),
+            post: Vec::new(),
         };
         let a = SlurmArgs {
             common: CommonArgs {
                 recipe: "r.toml".into(),
                 tasks: 4,
                 out: "/run".into(),
+                data: None,
+                staging: None,
                 quarry: None,
                 retries: 3,
             },
@@ -671,6 +905,8 @@ mod tests {
             name: s("x"),
             array: 1,
             args: vec![],
+            pre: Vec::new(),
+            post: Vec::new(),
         };
         for (retries, ok) in [(1u32, false), (2, true)] {
             let _ = std::fs::remove_file(dir.path().join("n"));

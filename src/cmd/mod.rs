@@ -19,6 +19,7 @@ pub mod run;
 pub mod sample;
 pub mod stages;
 pub mod status;
+pub mod storage;
 pub mod tokens;
 pub mod train;
 

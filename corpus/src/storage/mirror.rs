@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use futures::StreamExt;
+use object_store::ObjectStoreExt;
 use sha2::{Digest, Sha256};
 
 use super::{remote, upload, Location, StorageError, UploadSummary};
@@ -119,10 +120,7 @@ impl WorkDir {
                 {
                     continue;
                 }
-                let mut src = super::open_read(&r.join(&rel))?;
-                let mut f = super::AtomicFile::create(&dest).map_err(io(&dest))?;
-                std::io::copy(&mut src, &mut f).map_err(io(&dest))?;
-                f.commit().map_err(io(&dest))?;
+                download(&r.join(&rel), &dest)?;
                 got.files += 1;
                 got.bytes += size;
             }
@@ -181,6 +179,130 @@ impl WorkDir {
     }
 }
 
+/// Copies `src` to `dst` (each a local path or s3://): a single file to the other path, or every
+/// file below a folder to the same relative path below `dst`, skipping files that `dst` already
+/// has with the same size. Files go in publishing order: data, then manifests, then markers, so a
+/// reader of `dst` never sees a marker before what it vouches for. Temporary names (`.name`) are
+/// skipped. Returns what was copied. (`quarry storage sync`; how launched jobs stage S3 data.)
+pub fn sync(src: &Location, dst: &Location) -> Result<UploadSummary, StorageError> {
+    let mut s = UploadSummary::default();
+    let files = files_below(src)?;
+    if files.is_empty() {
+        return Err(StorageError::NoMatch(src.to_string()));
+    }
+    let present: BTreeMap<String, u64> = if files.len() == 1 && files[0].0.is_empty() {
+        BTreeMap::new()
+    } else {
+        files_below(dst).unwrap_or_default().into_iter().collect()
+    };
+    let mut todo: Vec<(String, u64)> = files
+        .into_iter()
+        .filter(|(rel, size)| !is_temp(rel) && (rel.is_empty() || present.get(rel) != Some(size)))
+        .collect();
+    todo.sort_by_key(|(rel, _)| (upload::upload_rank(Path::new(rel)), rel.clone()));
+    for (rel, size) in todo {
+        let (from, to) = if rel.is_empty() {
+            (src.clone(), dst.clone())
+        } else {
+            (src.join(&rel), dst.join(&rel))
+        };
+        copy_one(&from, &to)?;
+        s.files += 1;
+        s.bytes += size;
+    }
+    Ok(s)
+}
+
+/// Files below `loc` as (relative path, size); a single file is `("", size)`; nothing when absent.
+fn files_below(loc: &Location) -> Result<Vec<(String, u64)>, StorageError> {
+    match loc {
+        Location::Local(p) if p.is_file() => Ok(vec![(
+            String::new(),
+            std::fs::metadata(p).map_err(io(p))?.len(),
+        )]),
+        Location::Local(p) if p.is_dir() => {
+            let mut files = Vec::new();
+            upload::walk(p, p, &mut files)?;
+            files
+                .into_iter()
+                .map(|rel| {
+                    let full = p.join(&rel);
+                    let size = std::fs::metadata(&full).map_err(io(&full))?.len();
+                    Ok((rel.to_string_lossy().replace('\\', "/"), size))
+                })
+                .collect()
+        }
+        Location::Local(_) => Ok(Vec::new()),
+        Location::S3 { .. } => {
+            let below = list_below(loc)?;
+            if !below.is_empty() {
+                return Ok(below);
+            }
+            // not a folder: maybe one object
+            let name = loc.to_string();
+            let (store, path) = remote::store_for(loc)?;
+            match remote::runtime().block_on(store.head(&path)) {
+                Ok(m) => Ok(vec![(String::new(), m.size)]),
+                Err(object_store::Error::NotFound { .. }) => Ok(Vec::new()),
+                Err(e) => Err(remote::remote_err(&name, e)),
+            }
+        }
+        Location::Http(_) => Err(StorageError::BadLocation(format!(
+            "{loc} (sync copies between local paths and s3://)"
+        ))),
+    }
+}
+
+fn copy_one(from: &Location, to: &Location) -> Result<(), StorageError> {
+    match (from, to) {
+        (Location::Local(f), _) => super::put_file(f, to).map(|_| ()),
+        (_, Location::Local(t)) => download(from, t),
+        _ => {
+            // store to store: through a local temporary file
+            static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let tmp = std::env::temp_dir().join(format!(
+                ".quarry-sync-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ));
+            let r = copy_one(from, &Location::Local(tmp.clone()))
+                .and_then(|_| super::put_file(&tmp, to).map(|_| ()));
+            let _ = std::fs::remove_file(&tmp);
+            r
+        }
+    }
+}
+
+/// Downloads `from` to `dest` through a temporary name unique to this process and call, then
+/// renames it: processes that share a copy may fetch the same file at once, and each rename puts a
+/// whole file in place.
+fn download(from: &Location, dest: &Path) -> Result<(), StorageError> {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dest.with_file_name(format!(
+        ".{name}.dl-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    if let Some(dir) = dest.parent() {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    let r = (|| {
+        let mut src = super::open_read(from)?;
+        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        std::io::copy(&mut src, &mut f).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+        std::fs::rename(&tmp, dest).map_err(io(dest))
+    })();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
 /// Temporary names of atomic writes (`.name.tmp…`) are never copied.
 fn is_temp(rel: &str) -> bool {
     rel.rsplit('/').next().is_some_and(|n| n.starts_with('.'))
@@ -224,6 +346,45 @@ mod tests {
             p.join("a").exists(),
             "a local folder is the folder, not a copy"
         );
+    }
+
+    #[test]
+    fn sync_copies_folders_and_files_in_publishing_order_and_skips_what_is_there() {
+        let d = tempfile::tempdir().unwrap();
+        let src = d.path().join("src");
+        for (rel, body) in [
+            ("shards/a.parquet", "aaaa"),
+            ("_markers/task-00000.done", "x"),
+            ("manifest.json", "{}"),
+            (".tmp-partial", "no"),
+        ] {
+            std::fs::create_dir_all(src.join(rel).parent().unwrap()).unwrap();
+            std::fs::write(src.join(rel), body).unwrap();
+        }
+        let dst = d.path().join("dst");
+        let s = sync(&Location::Local(src.clone()), &Location::Local(dst.clone())).unwrap();
+        assert_eq!((s.files, s.bytes), (3, 7));
+        assert_eq!(
+            std::fs::read(dst.join("shards/a.parquet")).unwrap(),
+            b"aaaa"
+        );
+        assert!(!dst.join(".tmp-partial").exists());
+        // a second sync finds everything there
+        let s = sync(&Location::Local(src.clone()), &Location::Local(dst.clone())).unwrap();
+        assert_eq!(s.files, 0);
+        // one file to another path
+        let one = d.path().join("one/copy.parquet");
+        sync(
+            &Location::Local(src.join("shards/a.parquet")),
+            &Location::Local(one.clone()),
+        )
+        .unwrap();
+        assert_eq!(std::fs::read(one).unwrap(), b"aaaa");
+        assert!(sync(
+            &Location::Local(d.path().join("absent")),
+            &Location::Local(dst)
+        )
+        .is_err());
     }
 
     #[test]

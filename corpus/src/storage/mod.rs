@@ -26,7 +26,7 @@ pub(crate) use remote::{runtime as io_runtime, store_for as remote_store};
 
 pub use config::{AwsSettings, RemoteSettings, MIN_PART_SIZE};
 pub use location::{list_inputs, InputFile, Location};
-pub use mirror::{CopyMode, WorkDir};
+pub use mirror::{sync, CopyMode, WorkDir};
 pub use upload::{
     delete_prefix, put_bytes, put_file, put_file_with, read_opt, upload_tree, UploadSummary,
 };
