@@ -611,6 +611,92 @@ fn resumes_after_sigkill_without_refetching() {
     assert!(after.iter().all(|p| p == "/robots.txt"), "{after:?}");
 }
 
+/// Ctrl-C (SIGINT) stops a crawl gracefully: the requests in flight finish and are journalled, the
+/// WARC file is closed, the report says `interrupted` with the queued URLs `stopped`, the exit code is
+/// 130; a rerun continues and fetches no page twice.
+#[test]
+fn ctrl_c_stops_gracefully_and_a_rerun_fetches_nothing_twice() {
+    let n = 60;
+    let s = big_site(n, Duration::from_millis(40));
+    let dir = TestDir::new();
+    let seeds = dir.write("seeds.txt", &format!("{}/p0\n", s.origins[0]));
+    let out = dir.path().join("out");
+    let args = ["--max-depth", "10", "--concurrency", "2"];
+    let log = dir.path().join("first-run.log");
+    let mut child = crawl_cmd(&seeds, &out, &args)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let done = std::fs::read_to_string(out.join("journal.jsonl"))
+            .map(|t| t.matches("\"k\":\"done\"").count())
+            .unwrap_or(0);
+        if done >= 15 {
+            break;
+        }
+        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            panic!(
+                "crawl ended or made no progress: {}",
+                std::fs::read_to_string(&log).unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let k = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(k.success());
+    let status = child.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(130), "{text}");
+    assert!(text.contains("stopped by Ctrl-C"), "{text}");
+    let first = s.paths(0);
+    assert!(first.len() < n, "the crawl must be cut short");
+    assert!(
+        !out.join("crawl-00000.warc.gz.open").exists(),
+        "the WARC file is closed"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("crawl-report.json")).unwrap()).unwrap();
+    assert_eq!(report["interrupted"], true);
+    assert!(
+        report["outcomes"]["stopped"].as_u64().unwrap() > 0,
+        "{report}"
+    );
+    let sum: u64 = report["outcomes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(sum, report["urls_seen"].as_u64().unwrap());
+
+    let o = crawl_cmd(&seeds, &out, &args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for p in s.paths(0) {
+        *counts.entry(p).or_default() += 1;
+    }
+    // (a run reads each host's robots.txt and tdmrep.json afresh; pages are never fetched twice)
+    let repeated: Vec<_> = counts
+        .iter()
+        .filter(|(p, c)| {
+            **c > 1 && !["/robots.txt", "/.well-known/tdmrep.json"].contains(&p.as_str())
+        })
+        .collect();
+    assert!(repeated.is_empty(), "fetched twice: {repeated:?}");
+    assert_eq!(documents(&out).len(), n);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("crawl-report.json")).unwrap()).unwrap();
+    assert_eq!(report["interrupted"], false);
+    assert_eq!(report["outcomes"]["stopped"], 0);
+    assert_eq!(report["outcomes"]["fetched"].as_u64().unwrap(), n as u64);
+}
+
 #[test]
 fn max_pages_stops_and_a_larger_limit_continues() {
     let s = big_site(30, Duration::ZERO);

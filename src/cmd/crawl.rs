@@ -105,6 +105,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     cfg.warc_max_bytes = args.warc_size;
     cfg.warc_prefix = args.warc_prefix;
+    cfg.stop_on_ctrl_c = true;
+    let out = cfg.out.clone();
     let r = crawl(cfg)?;
     eprintln!(
         "{} URLs seen, {} pages requested in {:.1}s ({:.1} pages/s){}",
@@ -118,5 +120,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("  {k:<20} {v}");
     }
     eprintln!("WARC files: {}", r.warc_files.join(", "));
+    if r.interrupted {
+        eprintln!(
+            "stopped by Ctrl-C: rerun the same command to continue ({} in {})",
+            "journal.jsonl",
+            out.display()
+        );
+        // the shell's convention for "ended by SIGINT"
+        return Ok(ExitCode::from(130));
+    }
     Ok(ExitCode::SUCCESS)
 }

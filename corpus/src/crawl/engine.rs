@@ -55,6 +55,12 @@ pub struct CrawlConfig {
     pub warc_max_bytes: u64,
     /// WARC file name prefix.
     pub warc_prefix: String,
+    /// Stop gracefully on Ctrl-C (SIGINT): start nothing new, let the requests in flight finish and
+    /// be journalled, close the WARC file, write the report (`interrupted: true`); a rerun of the
+    /// same command then resumes without fetching anything twice. A second Ctrl-C exits at once
+    /// (the journal still makes the crawl resumable, as after a kill). Off for library callers,
+    /// whose process may want SIGINT for itself.
+    pub stop_on_ctrl_c: bool,
 }
 
 impl CrawlConfig {
@@ -79,6 +85,7 @@ impl CrawlConfig {
             policy: AddressPolicy::default(),
             warc_max_bytes: 1 << 30,
             warc_prefix: "crawl".into(),
+            stop_on_ctrl_c: false,
         }
     }
 }
@@ -129,6 +136,9 @@ pub struct CrawlReport {
     pub warc_files: Vec<String>,
     /// This run continued an earlier one.
     pub resumed: bool,
+    /// This run was stopped by Ctrl-C before the frontier was empty (URLs still queued are
+    /// `stopped`; rerun to continue).
+    pub interrupted: bool,
     /// Seconds this run took.
     pub elapsed_s: f64,
     /// `pages_requested / elapsed_s`.
@@ -192,6 +202,8 @@ struct Crawler {
     rr: usize,
     report: CrawlReport,
     rec_seq: u64,
+    /// Ctrl-C was pressed: start nothing new.
+    stopping: bool,
 }
 
 /// Runs a crawl to completion (or resumes one in `cfg.out`) and returns its report, also written
@@ -267,6 +279,7 @@ async fn run(cfg: CrawlConfig) -> Result<CrawlReport, CrawlError> {
             ..Default::default()
         },
         rec_seq: 0,
+        stopping: false,
         cfg,
     };
     c.replay(events)?;
@@ -412,8 +425,19 @@ impl Crawler {
 
     async fn main_loop(&mut self) -> Result<(), CrawlError> {
         let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+        let on_ctrl_c = self.cfg.stop_on_ctrl_c;
+        let ctrl_c = async move {
+            if on_ctrl_c {
+                tokio::signal::ctrl_c().await
+            } else {
+                std::future::pending().await
+            }
+        };
+        tokio::pin!(ctrl_c);
         loop {
-            self.dispatch(&tx)?;
+            if !self.stopping {
+                self.dispatch(&tx)?;
+            }
             let now = Instant::now();
             let waiting = self
                 .hosts
@@ -421,10 +445,11 @@ impl Crawler {
                 .filter(|h| !h.busy && !h.queue.is_empty())
                 .map(|h| h.next_at)
                 .min();
-            let can_start = !self.limit_reached()
-                || self.hosts.iter().any(|h| {
-                    !h.busy && !h.queue.is_empty() && matches!(h.robots, RobotsState::Refused)
-                });
+            let can_start = !self.stopping
+                && (!self.limit_reached()
+                    || self.hosts.iter().any(|h| {
+                        !h.busy && !h.queue.is_empty() && matches!(h.robots, RobotsState::Refused)
+                    }));
             if self.in_flight == 0 && (waiting.is_none() || !can_start) {
                 break;
             }
@@ -438,6 +463,21 @@ impl Crawler {
                     }
                 }
                 _ = tokio::time::sleep_until(wake.unwrap_or(now + Duration::from_secs(3600)).into()), if wake.is_some() => {}
+                r = &mut ctrl_c, if !self.stopping => {
+                    if r.is_ok() {
+                        self.stopping = true;
+                        eprintln!(
+                            "Ctrl-C: finishing {} request(s) in flight, then stopping (Ctrl-C again to quit at once)",
+                            self.in_flight
+                        );
+                        tokio::spawn(async {
+                            if tokio::signal::ctrl_c().await.is_ok() {
+                                eprintln!("stopped at once; rerun the same command to resume from the journal");
+                                std::process::exit(130);
+                            }
+                        });
+                    }
+                }
             }
         }
         Ok(())
@@ -961,10 +1001,17 @@ impl Crawler {
             .iter()
             .map(|(u, o)| (u.as_str(), (o.outcome.as_str(), o.status, o.depth)))
             .collect();
+        // URLs still queued: left by the page limit, or by Ctrl-C (then a rerun continues them).
+        let left_as = if self.stopping {
+            "stopped"
+        } else {
+            "max_pages"
+        };
         for (u, d) in &left {
-            rows.entry(u.as_str()).or_insert(("max_pages", None, *d));
+            rows.entry(u.as_str()).or_insert((left_as, None, *d));
         }
         let mut r = self.report;
+        r.interrupted = self.stopping;
         for name in OUTCOMES {
             r.outcomes.insert((*name).to_string(), 0);
         }

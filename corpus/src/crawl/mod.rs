@@ -80,4 +80,5 @@ pub const OUTCOMES: &[&str] = &[
     "ssrf",
     "fetch_error",
     "max_pages",
+    "stopped",
 ];
