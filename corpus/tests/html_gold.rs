@@ -1,6 +1,8 @@
-//! Gold-snippet quality of the HTML extractor on the 58 real pages of the shared test-data kit
-//! (trafilatura's benchmark pages): every `trafilatura_with` snippet should be in our text, every
-//! `trafilatura_without` snippet (navigation, teasers, footers, comments) should not.
+//! Gold-snippet quality of the `trafilatura` extractor path on the 58 real pages of the shared
+//! test-data kit (trafilatura's benchmark pages): every `trafilatura_with` snippet should be in our
+//! text, every `trafilatura_without` snippet (navigation, teasers, footers, comments) should not.
+//! (The default, quarry's own extractor, has its floors in `html_gold_quarry.rs`.) Determinism is
+//! checked for both.
 //!
 //! The floors are set just below what the extractor scored when it was chosen, so a regression
 //! fails. The Python peers' scores come from `scripts/html-eval/eval_python.py` (committed JSON), so
@@ -8,7 +10,22 @@
 
 use std::path::PathBuf;
 
-use quarry_corpus::html::{decode, extract};
+use quarry_corpus::html::{decode, extract_with, ExtractOptions, Extracted, Extractor};
+
+fn extract_by(e: Extractor, html: &str, url: Option<&str>) -> Extracted {
+    extract_with(
+        html,
+        url,
+        &ExtractOptions {
+            extractor: e,
+            ..Default::default()
+        },
+    )
+}
+
+fn extract(html: &str, url: Option<&str>) -> Extracted {
+    extract_by(Extractor::Trafilatura, html, url)
+}
 
 /// Kept / dropped gold snippets when the extractor was chosen (see docs/html.md): floors a few below.
 const FLOOR_KEPT: usize = 164;
@@ -156,15 +173,18 @@ fn python_peer_scores_are_committed_and_consistent() {
 fn extraction_is_deterministic_and_order_independent() {
     let pages = pages();
     let pick = [3usize, 17, 40];
-    let first: Vec<String> = pick
-        .iter()
-        .map(|&i| extract(&decode(&pages[i].bytes, None).text, pages[i].url.as_deref()).text)
-        .collect();
-    // Process other pages in between, in reverse order; results must be byte-identical.
-    for &i in pick.iter().rev() {
-        let _ = extract(&decode(&pages[i + 1].bytes, None).text, None);
-        let again = extract(&decode(&pages[i].bytes, None).text, pages[i].url.as_deref()).text;
-        let pos = pick.iter().position(|&j| j == i).unwrap();
-        assert_eq!(again, first[pos], "{}", pages[i].file);
+    for e in [Extractor::Quarry, Extractor::Trafilatura] {
+        let run = |i: usize, url: bool| {
+            let u = if url { pages[i].url.as_deref() } else { None };
+            extract_by(e, &decode(&pages[i].bytes, None).text, u).text
+        };
+        let first: Vec<String> = pick.iter().map(|&i| run(i, true)).collect();
+        // Process other pages in between, in reverse order; results must be byte-identical.
+        for &i in pick.iter().rev() {
+            let _ = run(i + 1, false);
+            let again = run(i, true);
+            let pos = pick.iter().position(|&j| j == i).unwrap();
+            assert_eq!(again, first[pos], "{:?} {}", e, pages[i].file);
+        }
     }
 }
