@@ -516,6 +516,28 @@ fn big_site(n: usize, delay: Duration) -> Site {
     Site::start(&IPS[..1], Arc::new(handler))
 }
 
+/// Waits until the running crawl has committed `n` pages to its journal (fails if it ends first or
+/// makes no progress for 30 s, showing its log).
+fn wait_for_pages(child: &mut std::process::Child, out: &Path, log: &Path, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let done = std::fs::read_to_string(out.join("journal.jsonl"))
+            .map(|t| t.matches("\"k\":\"done\"").count())
+            .unwrap_or(0);
+        if done >= n {
+            return;
+        }
+        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            panic!(
+                "crawl ended or made no progress: {}",
+                std::fs::read_to_string(log).unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn resumes_after_sigkill_without_refetching() {
     let n = 60;
@@ -531,23 +553,7 @@ fn resumes_after_sigkill_without_refetching() {
         .spawn()
         .unwrap();
     // Kill it once some pages are committed to the journal.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let done = std::fs::read_to_string(out.join("journal.jsonl"))
-            .map(|t| t.matches("\"k\":\"done\"").count())
-            .unwrap_or(0);
-        if done >= 15 {
-            break;
-        }
-        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
-            let _ = child.kill();
-            panic!(
-                "crawl ended or made no progress: {}",
-                std::fs::read_to_string(dir.path().join("first-run.log")).unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_pages(&mut child, &out, &dir.path().join("first-run.log"), 15);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let first: Vec<String> = s.paths(0);
@@ -628,23 +634,7 @@ fn ctrl_c_stops_gracefully_and_a_rerun_fetches_nothing_twice() {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let done = std::fs::read_to_string(out.join("journal.jsonl"))
-            .map(|t| t.matches("\"k\":\"done\"").count())
-            .unwrap_or(0);
-        if done >= 15 {
-            break;
-        }
-        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
-            let _ = child.kill();
-            panic!(
-                "crawl ended or made no progress: {}",
-                std::fs::read_to_string(&log).unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_pages(&mut child, &out, &log, 15);
     let k = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -256,7 +256,11 @@ fn euc_jp_pages_from_the_clueweb09_warc() {
         .unwrap();
     let (charset, text) = step_on(&u, h, b);
     assert_eq!(charset, "euc-jp");
-    for w in ["ブリーフケース", "ヘッドポーター", "ビジネスバッグとしてもおすすめ"] {
+    for w in [
+        "ブリーフケース",
+        "ヘッドポーター",
+        "ビジネスバッグとしてもおすすめ",
+    ] {
         assert!(text.contains(w), "missing {w:?} in {text}");
     }
     assert!(!text.contains('\u{FFFD}'));
