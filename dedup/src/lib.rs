@@ -45,6 +45,7 @@ pub mod merge;
 pub mod minhash;
 pub mod normalize;
 pub mod signature;
+pub mod spill;
 pub mod staged;
 #[cfg(test)]
 mod test_text;

@@ -67,6 +67,10 @@ pub struct StageReport {
     pub stage: String,
     /// Wall seconds.
     pub seconds: f64,
+    /// CPU seconds of the whole process (user + system, all threads) during the stage; 0 where
+    /// `/proc/self/stat` is not available.
+    #[serde(default)]
+    pub cpu_seconds: f64,
     /// Bytes the stage wrote.
     pub bytes: u64,
 }
@@ -114,6 +118,19 @@ pub fn dir_bytes(p: &Path) -> u64 {
         .sum()
 }
 
+/// User + system CPU seconds of this process so far (Linux `/proc/self/stat`, 100 ticks a second as
+/// on every mainstream Linux build); 0 elsewhere.
+pub fn process_cpu_seconds() -> f64 {
+    let Ok(s) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // fields after the parenthesised command name; utime and stime are fields 14 and 15
+    let rest = s.rsplit_once(')').map(|x| x.1).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
+
 fn timed<T>(
     stages: &mut Vec<StageReport>,
     name: &str,
@@ -121,6 +138,7 @@ fn timed<T>(
     f: impl FnOnce() -> Result<T, DedupError>,
 ) -> Result<T, DedupError> {
     let before = bytes_dir.map(dir_bytes).unwrap_or(0);
+    let cpu0 = process_cpu_seconds();
     let t = Instant::now();
     let r = f()?;
     let after = bytes_dir.map(dir_bytes).unwrap_or(0);
@@ -132,6 +150,7 @@ fn timed<T>(
     stages.push(StageReport {
         stage: name.to_string(),
         seconds: t.elapsed().as_secs_f64(),
+        cpu_seconds: process_cpu_seconds() - cpu0,
         bytes: after.saturating_sub(before),
     });
     Ok(r)
@@ -208,7 +227,8 @@ where
             (0..tasks)
                 .into_par_iter()
                 .map(|t| {
-                    let mut st = ExactSignatures::new(cfg.clone(), out)?;
+                    let mut st = ExactSignatures::new(cfg.clone(), out)?
+                        .with_memory_budget(plan.limits.signature_budget);
                     let mut n = 0u64;
                     for d in docs(t)? {
                         st.add(&d);
@@ -261,7 +281,8 @@ where
                 .map(|t| {
                     let mut filters = make_prior(&prior)?;
                     load_filters(&mut filters, t)?;
-                    let mut st = MinhashSignatures::new(cfg.clone(), out)?;
+                    let mut st = MinhashSignatures::new(cfg.clone(), out)?
+                        .with_memory_budget(plan.limits.signature_budget);
                     st.begin(&ctx(t, tasks, out))
                         .map_err(|e| DedupError::Input(e.to_string()))?;
                     let mut n = 0u64;

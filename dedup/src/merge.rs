@@ -33,6 +33,8 @@ pub struct MergeLimits {
     pub memory_budget: usize,
     /// Most files merged at once (default 512).
     pub max_fan_in: usize,
+    /// Stage-1 bytes one signature task holds before it spills sorted runs to disk (default 128 MiB).
+    pub signature_budget: usize,
 }
 
 impl Default for MergeLimits {
@@ -40,6 +42,7 @@ impl Default for MergeLimits {
         MergeLimits {
             memory_budget: 64 << 20,
             max_fan_in: 512,
+            signature_budget: crate::spill::DEFAULT_SIGNATURE_BUDGET,
         }
     }
 }
@@ -64,7 +67,7 @@ struct HeapItem {
 }
 
 /// Merges sorted bucket files, calling `sink` with every record in (key, task, ord) order.
-fn merge_files(
+pub(crate) fn merge_files(
     files: &[PathBuf],
     fingerprint: u64,
     limits: &MergeLimits,
@@ -299,6 +302,7 @@ mod tests {
         let tight = MergeLimits {
             memory_budget: 1,
             max_fan_in: 2,
+            ..Default::default()
         };
         let (s, v2) = pairs(&layout, PairMode::First, tight);
         assert!(s.runs >= 1);

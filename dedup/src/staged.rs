@@ -204,7 +204,8 @@ impl Staged {
         match m {
             Method::Exact => {
                 let cfg = self.plan.exact.clone().expect("checked by dir()");
-                let mut st = ExactSignatures::new(cfg, &self.root)?;
+                let mut st = ExactSignatures::new(cfg, &self.root)?
+                    .with_memory_budget(self.plan.limits.signature_budget);
                 for d in docs {
                     st.add(&d);
                     n += 1;
@@ -213,7 +214,8 @@ impl Staged {
             }
             Method::Minhash => {
                 let cfg = self.plan.minhash.clone().expect("checked by dir()");
-                let mut st = MinhashSignatures::new(cfg, &self.root)?;
+                let mut st = MinhashSignatures::new(cfg, &self.root)?
+                    .with_memory_budget(self.plan.limits.signature_budget);
                 for mut d in docs {
                     n += 1;
                     if filters
