@@ -18,7 +18,7 @@ use crate::config::{KeepRule, VerifyMode};
 use crate::error::DedupError;
 use crate::filter::DedupFilter;
 use crate::layout::Layout;
-use crate::merge::{find_pairs, MergeLimits, MergeStats, PairMode};
+use crate::merge::{find_pairs_with_index, MergeLimits, MergeStats, PairMode};
 use crate::minhash::split_table;
 use crate::normalize::{simplify_text, NormConfig};
 
@@ -228,20 +228,24 @@ impl Step for ExactSignatures {
     }
 }
 
-/// Stage 2 for one hash partition.
+/// Stage 2 for one hash partition, also matching the partition's keys of `index` (indexes of earlier
+/// crawls, see [`crate::index`]; empty for none).
 pub fn exact_pairs(
     root: &Path,
     cfg: &ExactConfig,
     partition: usize,
     limits: &MergeLimits,
+    index: &[PathBuf],
 ) -> Result<MergeStats, DedupError> {
     cfg.validate()?;
-    find_pairs(
+    let folder = exact_dir(Path::new(""), cfg).display().to_string();
+    find_pairs_with_index(
         &Layout::new(exact_dir(root, cfg)),
         partition,
         cfg.fingerprint(),
         PairMode::First,
         limits,
+        &crate::index::index_files(index, &folder, partition)?,
     )
 }
 

@@ -34,6 +34,41 @@ pub struct DedupPlan {
     pub minhash: Option<MinhashConfig>,
     /// Merge memory limits.
     pub limits: MergeLimits,
+    /// Indexes of earlier crawls ([`crate::index`]) whose documents this run's documents are matched
+    /// against in stage 2: a match is removed (`<reason>_of_index`), indexed documents are never kept.
+    pub index: Vec<std::path::PathBuf>,
+}
+
+impl DedupPlan {
+    /// Checks that every index holds this plan's methods under the same settings, and that MinHash
+    /// does not verify pairs (an index keeps keys, not the signatures or shingles verification needs).
+    pub fn check_index(&self) -> Result<(), DedupError> {
+        if self.index.is_empty() {
+            return Ok(());
+        }
+        if let Some(c) = &self.minhash {
+            if c.verify != crate::VerifyMode::None {
+                return Err(DedupError::Config(
+                    "MinHash pair verification cannot check matches against an index (it keeps band \
+                     keys, not signatures or shingles): use verify = \"none\" with an index"
+                        .into(),
+                ));
+            }
+            crate::index::index_files(
+                &self.index,
+                &folder_name(&minhash_dir(Path::new(""), c)),
+                0,
+            )?;
+        }
+        if let Some(c) = &self.exact {
+            crate::index::index_files(&self.index, &folder_name(&exact_dir(Path::new(""), c)), 0)?;
+        }
+        Ok(())
+    }
+}
+
+fn folder_name(p: &Path) -> String {
+    p.display().to_string()
 }
 
 impl DedupPlan {
@@ -56,6 +91,7 @@ impl DedupPlan {
             exact: exact.then(ExactConfig::default),
             minhash: minhash.then_some(cfg),
             limits: MergeLimits::default(),
+            index: Vec::new(),
         })
     }
 }
@@ -213,6 +249,7 @@ where
     if let Some(c) = &plan.exact {
         c.validate()?;
     }
+    plan.check_index()?;
     std::fs::create_dir_all(out).map_err(|e| DedupError::io(out, e))?;
     let mut rep = LocalReport::default();
     let mut removed_txt = String::new();
@@ -243,7 +280,7 @@ where
         timed(&mut rep.stages, "exact:2-pairs", Some(&dir), || {
             (0..cfg.partitions)
                 .into_par_iter()
-                .map(|p| exact_pairs(out, cfg, p, &plan.limits).map(|_| ()))
+                .map(|p| exact_pairs(out, cfg, p, &plan.limits, &plan.index).map(|_| ()))
                 .collect::<Result<(), _>>()
         })?;
         let cs = timed(&mut rep.stages, "exact:3-cluster", Some(&dir), || {
@@ -303,7 +340,7 @@ where
         timed(&mut rep.stages, "minhash:2-pairs", Some(&dir), || {
             (0..cfg.bands)
                 .into_par_iter()
-                .map(|b| minhash_pairs(out, cfg, b, &plan.limits).map(|_| ()))
+                .map(|b| minhash_pairs(out, cfg, b, &plan.limits, &plan.index).map(|_| ()))
                 .collect::<Result<(), _>>()
         })?;
         let cs = timed(&mut rep.stages, "minhash:3-cluster", Some(&dir), || {
@@ -400,7 +437,7 @@ mod tests {
         }
         let cfg = MinhashConfig::default();
         for b in 0..14 {
-            minhash_pairs(dir.path(), &cfg, b, &MergeLimits::default()).unwrap();
+            minhash_pairs(dir.path(), &cfg, b, &MergeLimits::default(), &[]).unwrap();
         }
         let stats = minhash_cluster(dir.path(), &cfg).unwrap();
         assert_eq!((stats.clusters, stats.removed), (2, 2), "{stats:?}");

@@ -20,7 +20,7 @@ use crate::config::{MinhashConfig, VerifyMode};
 use crate::error::DedupError;
 use crate::filter::DedupFilter;
 use crate::layout::Layout;
-use crate::merge::{find_pairs, MergeLimits, MergeStats, PairMode};
+use crate::merge::{find_pairs_with_index, MergeLimits, MergeStats, PairMode};
 use crate::normalize::Shingler;
 use crate::signature::{HashScheme, MinHasher};
 
@@ -138,12 +138,14 @@ impl Step for MinhashSignatures {
     }
 }
 
-/// Stage 2 for one band.
+/// Stage 2 for one band, also matching the band's keys of `index` (indexes of earlier crawls, see
+/// [`crate::index`]; empty for none).
 pub fn minhash_pairs(
     root: &Path,
     cfg: &MinhashConfig,
     band: usize,
     limits: &MergeLimits,
+    index: &[PathBuf],
 ) -> Result<MergeStats, DedupError> {
     cfg.validate()?;
     if band >= cfg.bands {
@@ -156,12 +158,14 @@ pub fn minhash_pairs(
         VerifyMode::None => PairMode::Consecutive,
         _ => PairMode::ConsecutiveAndFirst,
     };
-    find_pairs(
+    let folder = minhash_dir(Path::new(""), cfg).display().to_string();
+    find_pairs_with_index(
         &Layout::new(minhash_dir(root, cfg)),
         band,
         cfg.fingerprint(),
         mode,
         limits,
+        &crate::index::index_files(index, &folder, band)?,
     )
 }
 

@@ -84,6 +84,7 @@ impl Staged {
         if let Some(c) = &plan.minhash {
             c.validate()?;
         }
+        plan.check_index()?;
         if plan.exact.is_none() && plan.minhash.is_none() {
             return Err(DedupError::Config(
                 "neither exact nor MinHash dedup is on".into(),
@@ -283,12 +284,14 @@ impl Staged {
                 self.plan.exact.as_ref().expect("checked"),
                 bucket,
                 &self.plan.limits,
+                &self.plan.index,
             )?,
             Method::Minhash => minhash_pairs(
                 &self.root,
                 self.plan.minhash.as_ref().expect("checked"),
                 bucket,
                 &self.plan.limits,
+                &self.plan.index,
             )?,
         };
         write_atomic(&marker, format!("{stats:?}\n").as_bytes())?;
