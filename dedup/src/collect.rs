@@ -126,25 +126,20 @@ impl TaskCollector {
         }
     }
 
-    /// A collector that spills sorted runs into a fresh folder under `spill_root` once it holds more
-    /// than `budget` bytes (the folder is removed when the collector is dropped).
-    pub fn with_budget(budget: usize, spill_root: &Path) -> Self {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    /// A collector that spills sorted runs into a fresh folder `spill-<pid>-<n>` in `dir` once it
+    /// holds more than `budget` bytes (the folder is removed when the task finishes or is dropped).
+    pub fn with_budget(budget: usize, dir: &Path) -> Self {
         let mut c = Self::new();
         c.budget = budget.max(1);
-        c.spill_dir = Some(spill_root.join(format!("{}-{n}", std::process::id())));
+        c.spill_dir = Some(unique_spill_dir(dir));
         c
     }
 
-    /// Removes this task's spill folder, and the spill root when no other task uses it.
+    /// Removes this task's spill folder (each task has its own, so no other task is affected).
     fn remove_spill_dir(&self) {
         if let Some(d) = &self.spill_dir {
             if d.exists() {
                 let _ = std::fs::remove_dir_all(d);
-            }
-            if let Some(root) = d.parent() {
-                let _ = std::fs::remove_dir(root); // fails while another task's folder is in it
             }
         }
     }
@@ -231,8 +226,8 @@ impl TaskCollector {
         };
         let spill_dir = self
             .spill_dir
-            .clone()
-            .unwrap_or_else(|| layout.dir().join("spill").join("unused"));
+            .get_or_insert_with(|| unique_spill_dir(layout.dir()))
+            .clone();
 
         let mut outputs = Vec::new();
         let mut stats = TaskStats {
@@ -370,6 +365,13 @@ impl TaskCollector {
         crate::format::write_atomic(&p, &js)?;
         Ok((stats, outputs))
     }
+}
+
+/// A folder name no other collector of this process (or another process) uses.
+fn unique_spill_dir(dir: &Path) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    dir.join(format!("spill-{}-{n}", std::process::id()))
 }
 
 /// Writes a shingles file (the [`crate::format::write_shingles`] layout) from per-document set sizes

@@ -166,7 +166,7 @@ impl ExactSignatures {
         Ok(ExactSignatures {
             collector: Mutex::new(TaskCollector::with_budget(
                 crate::spill::DEFAULT_SIGNATURE_BUDGET,
-                &layout.dir().join("spill"),
+                layout.dir(),
             )),
             layout,
             cfg,
@@ -183,10 +183,7 @@ impl ExactSignatures {
 
     /// Sets the bytes this task holds before it spills sorted runs to disk (same output either way).
     pub fn with_memory_budget(mut self, bytes: usize) -> Self {
-        self.collector = Mutex::new(TaskCollector::with_budget(
-            bytes,
-            &self.layout.dir().join("spill"),
-        ));
+        self.collector = Mutex::new(TaskCollector::with_budget(bytes, self.layout.dir()));
         self
     }
 

@@ -574,6 +574,54 @@ mod tests {
         assert!(e.contains("other dedup settings"), "{e}");
     }
 
+    /// Stage by stage (as the `quarry dedup signatures|buckets|cluster` subcommands run it) with an
+    /// index gives the same removals as `run_local`.
+    #[test]
+    fn staged_run_with_an_index_equals_run_local() {
+        let a = vec![vec![doc("a0", text(0), 0), doc("a1", text(1), 1)]];
+        let b = vec![
+            vec![
+                doc("b0", text(1), 0),
+                doc("b1", format!("{} more", text(0)), 1),
+            ],
+            vec![
+                doc("b2", text(5), 0),
+                doc("b3", format!("{} x", text(5)), 1),
+            ],
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let idx = dir.path().join("index");
+        run(&a, &dir.path().join("a"), Vec::new());
+        build_index(&dir.path().join("a"), &idx, &MergeLimits::default()).unwrap();
+        let local = dir.path().join("local");
+        let rep = run(&b, &local, vec![idx.clone()]);
+        assert_eq!((rep.exact_removed, rep.minhash_removed), (1, 2));
+        let staged_dir = dir.path().join("staged");
+        let s = crate::Staged::new(plan(vec![idx.clone()]), &staged_dir).unwrap();
+        for m in s.methods() {
+            for t in 0..b.len() {
+                s.signatures(m, t, b.len(), b[t].clone().into_iter())
+                    .unwrap();
+            }
+            for k in 0..s.buckets(m).unwrap() {
+                s.bucket(m, k).unwrap();
+            }
+            s.cluster(m).unwrap();
+        }
+        s.finish().unwrap();
+        for f in ["removed.txt", "clusters.jsonl"] {
+            assert_eq!(
+                std::fs::read_to_string(staged_dir.join(f)).unwrap(),
+                std::fs::read_to_string(local.join(f)).unwrap(),
+                "{f}"
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(local.join("removed.txt")).unwrap(),
+            "b0\nb1\nb3\n"
+        );
+    }
+
     #[test]
     fn verification_with_an_index_is_refused() {
         let dir = tempfile::tempdir().unwrap();

@@ -50,7 +50,7 @@ impl MinhashSignatures {
         Ok(MinhashSignatures {
             collector: Mutex::new(TaskCollector::with_budget(
                 crate::spill::DEFAULT_SIGNATURE_BUDGET,
-                &layout.dir().join("spill"),
+                layout.dir(),
             )),
             layout,
             hasher: cfg.hasher(),
@@ -69,10 +69,7 @@ impl MinhashSignatures {
 
     /// Sets the bytes this task holds before it spills sorted runs to disk (same output either way).
     pub fn with_memory_budget(mut self, bytes: usize) -> Self {
-        self.collector = Mutex::new(TaskCollector::with_budget(
-            bytes,
-            &self.layout.dir().join("spill"),
-        ));
+        self.collector = Mutex::new(TaskCollector::with_budget(bytes, self.layout.dir()));
         self
     }
 
