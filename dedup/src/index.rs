@@ -24,6 +24,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::DedupError;
@@ -265,6 +266,89 @@ fn removed_nodes(work: &Path, found: &[Found]) -> Result<(Vec<Vec<u64>>, u64, u6
     Ok((per_method, docs, docs - removed.min(docs)))
 }
 
+/// Writes the index file of bucket `b` of method `f`: the distinct keys of the run's kept documents,
+/// merged with the old file when `extend`; returns (keys, key width).
+fn index_bucket(
+    layout: &Layout,
+    f: &Found,
+    b: usize,
+    out: &Path,
+    extend: bool,
+    removed: &[u64],
+    limits: &MergeLimits,
+) -> Result<(u64, usize), DedupError> {
+    let mut files = Vec::new();
+    for t in layout.tasks()? {
+        let p = layout.bucket(b, t);
+        if !p.exists() {
+            return Err(DedupError::Input(format!(
+                "{}: missing (stage 1 of this dedup run is not finished)",
+                p.display()
+            )));
+        }
+        files.push(p);
+    }
+    let width = match files.first() {
+        Some(p) => BucketReader::open(p, f.fingerprint, 4096)?.width(),
+        None => 0,
+    };
+    let target = index_file(out, &f.folder, b);
+    let mut readers = Vec::new();
+    if extend {
+        readers.push(BucketReader::open_index(&target, f.fingerprint, 1 << 20)?);
+    }
+    let width = if width == 0 {
+        readers.first().map(|r| r.width()).unwrap_or(0)
+    } else {
+        width
+    };
+    let run_dir = out.join(&f.folder).join(format!("runs-{b:03}"));
+    let mut runs = 0;
+    let files = reduce_fan_in(files, &run_dir, width, f.fingerprint, limits, &mut runs)?;
+    let buf = (limits.memory_budget / (files.len() + 1)).clamp(4096, 1 << 20);
+    for p in &files {
+        readers.push(BucketReader::open(p, f.fingerprint, buf)?);
+    }
+    let n_old = usize::from(extend);
+    let mut w = AtomicWriter::with_header(
+        &target,
+        Header {
+            kind: Kind::Index,
+            width: width as u32,
+            fingerprint: f.fingerprint,
+        },
+    )?;
+    let mut last: Option<Vec<u64>> = None;
+    let mut n = 0u64;
+    let mut bytes = Vec::with_capacity(width * 8);
+    merge_readers(readers, |r: &BucketRecord, src| {
+        if src >= n_old {
+            let node = ((r.task as u64) << 32) | r.ord as u64;
+            if removed.binary_search(&node).is_ok() {
+                return Ok(());
+            }
+        }
+        if last.as_deref() == Some(r.key.as_slice()) {
+            return Ok(());
+        }
+        bytes.clear();
+        for k in &r.key {
+            bytes.extend_from_slice(&k.to_le_bytes());
+        }
+        n += 1;
+        match &mut last {
+            Some(l) => l.clone_from(&r.key),
+            None => last = Some(r.key.clone()),
+        }
+        w.write(&bytes)
+    })?;
+    w.finish()?;
+    if run_dir.exists() {
+        let _ = std::fs::remove_dir_all(&run_dir);
+    }
+    Ok((n, width))
+}
+
 /// Builds an index at `out` from the finished dedup folder `work`, or adds `work`'s kept documents
 /// to the index already at `out` (which must have been built under the same settings).
 pub fn build_index(
@@ -298,81 +382,13 @@ pub fn build_index(
     let mut methods = Vec::new();
     for (f, removed) in found.iter().zip(&removed) {
         let layout = Layout::new(work.join(&f.folder));
-        let mut keys = Vec::with_capacity(f.buckets);
-        let mut width_all = 0usize;
-        for b in 0..f.buckets {
-            let mut files = Vec::new();
-            for t in layout.tasks()? {
-                let p = layout.bucket(b, t);
-                if !p.exists() {
-                    return Err(DedupError::Input(format!(
-                        "{}: missing (stage 1 of this dedup run is not finished)",
-                        p.display()
-                    )));
-                }
-                files.push(p);
-            }
-            let width = match files.first() {
-                Some(p) => BucketReader::open(p, f.fingerprint, 4096)?.width(),
-                None => 0,
-            };
-            let target = index_file(out, &f.folder, b);
-            let mut readers = Vec::new();
-            if old.is_some() {
-                readers.push(BucketReader::open_index(&target, f.fingerprint, 1 << 20)?);
-            }
-            let width = if width == 0 {
-                readers.first().map(|r| r.width()).unwrap_or(0)
-            } else {
-                width
-            };
-            width_all = width_all.max(width);
-            let run_dir = out.join(&f.folder).join(format!("runs-{b:03}"));
-            let mut runs = 0;
-            let files = reduce_fan_in(files, &run_dir, width, f.fingerprint, limits, &mut runs)?;
-            let buf = (limits.memory_budget / (files.len() + 1)).clamp(4096, 1 << 20);
-            for p in &files {
-                readers.push(BucketReader::open(p, f.fingerprint, buf)?);
-            }
-            let n_old = usize::from(old.is_some());
-            let mut w = AtomicWriter::with_header(
-                &target,
-                Header {
-                    kind: Kind::Index,
-                    width: width as u32,
-                    fingerprint: f.fingerprint,
-                },
-            )?;
-            let mut last: Option<Vec<u64>> = None;
-            let mut n = 0u64;
-            let mut bytes = Vec::with_capacity(width * 8);
-            merge_readers(readers, |r: &BucketRecord, src| {
-                if src >= n_old {
-                    let node = ((r.task as u64) << 32) | r.ord as u64;
-                    if removed.binary_search(&node).is_ok() {
-                        return Ok(());
-                    }
-                }
-                if last.as_deref() == Some(r.key.as_slice()) {
-                    return Ok(());
-                }
-                bytes.clear();
-                for k in &r.key {
-                    bytes.extend_from_slice(&k.to_le_bytes());
-                }
-                n += 1;
-                match &mut last {
-                    Some(l) => l.clone_from(&r.key),
-                    None => last = Some(r.key.clone()),
-                }
-                w.write(&bytes)
-            })?;
-            w.finish()?;
-            if run_dir.exists() {
-                let _ = std::fs::remove_dir_all(&run_dir);
-            }
-            keys.push(n);
-        }
+        // buckets are independent: one merge per bucket, in parallel
+        let per_bucket = (0..f.buckets)
+            .into_par_iter()
+            .map(|b| index_bucket(&layout, f, b, out, old.is_some(), removed, limits))
+            .collect::<Result<Vec<(u64, usize)>, DedupError>>()?;
+        let keys: Vec<u64> = per_bucket.iter().map(|k| k.0).collect();
+        let width_all = per_bucket.iter().map(|k| k.1).max().unwrap_or(0);
         report
             .keys
             .push((f.folder.clone(), keys.iter().sum::<u64>()));
