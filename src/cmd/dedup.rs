@@ -503,3 +503,27 @@ fn filter_pipeline(inputs: &[InputFile], out: &Path, plan: &DedupPlan) -> anyhow
         super::build_info(),
     )?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recipe_index_key_and_flags_round_trip() {
+        let t: toml::Table = toml::from_str("exact = true\nindex = \"idx-a\"").unwrap();
+        let p = PlanArgs::from_table(&t).unwrap();
+        assert_eq!(p.index, vec![PathBuf::from("idx-a")]);
+        assert_eq!(p.to_flags(), ["--exact", "--index", "idx-a"]);
+        let t: toml::Table = toml::from_str("index = [\"a\", \"b\"]").unwrap();
+        assert_eq!(
+            PlanArgs::from_table(&t).unwrap().index,
+            vec![PathBuf::from("a"), PathBuf::from("b")]
+        );
+        let t: toml::Table = toml::from_str("index = 3").unwrap();
+        assert!(PlanArgs::from_table(&t).is_err());
+        // a folder that is not an index is refused when the plan is made
+        let t: toml::Table = toml::from_str("index = \"/nonexistent/index\"").unwrap();
+        let e = PlanArgs::from_table(&t).unwrap().plan().unwrap_err();
+        assert!(format!("{e:#}").contains("not a dedup index"), "{e:#}");
+    }
+}
