@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{KeepRule, VerifyMode};
 use crate::error::DedupError;
-use crate::format::{read_pairs, write_atomic, Kind, RandomAccess};
+use crate::format::{read_pairs, write_atomic, Kind, RandomAccess, INDEX_NODE};
 use crate::layout::Layout;
 use crate::signature::{estimated_jaccard, jaccard_sorted};
 
@@ -53,8 +53,16 @@ pub struct ClusterStats {
     pub clustered_docs: u64,
     /// Clusters of size ≥ 2.
     pub clusters: u64,
-    /// Documents removed (clustered docs minus clusters).
+    /// Documents removed (clustered docs minus clusters, plus every member of a cluster that
+    /// reaches an index of earlier crawls).
     pub removed: u64,
+    /// Of the removed, those in a cluster that reaches an index of earlier crawls.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub index_removed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One line of `clusters/task-*.jsonl`: a clustered document of that task.
@@ -68,6 +76,9 @@ pub struct Membership {
     pub cluster_size: u64,
     /// Whether this document is the one kept.
     pub keep: bool,
+    /// Removed because its cluster reaches a document of an earlier crawl's index (none is kept).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub index: bool,
 }
 
 struct UnionFind {
@@ -75,6 +86,8 @@ struct UnionFind {
     keys: Vec<u64>,
     parent: Vec<u32>,
     size: Vec<u32>,
+    /// Per root: the set reaches an indexed document of an earlier crawl.
+    indexed: Vec<bool>,
 }
 
 impl UnionFind {
@@ -87,6 +100,7 @@ impl UnionFind {
         self.keys.push(key);
         self.parent.push(i);
         self.size.push(1);
+        self.indexed.push(false);
         i
     }
     fn find(&mut self, mut x: u32) -> u32 {
@@ -147,6 +161,7 @@ pub fn cluster(layout: &Layout, params: ClusterParams) -> Result<ClusterStats, D
         keys: Vec::new(),
         parent: Vec::new(),
         size: Vec::new(),
+        indexed: Vec::new(),
     };
     let mut stats = ClusterStats::default();
     let mut verifier = Verifier {
@@ -164,6 +179,13 @@ pub fn cluster(layout: &Layout, params: ClusterParams) -> Result<ClusterStats, D
                 return;
             }
             stats.pairs += 1;
+            if t1 == INDEX_NODE && d1 == INDEX_NODE {
+                // b collided with an index of earlier crawls: its whole cluster goes
+                let nb = uf.node(node_key(t2, d2));
+                let rb = uf.find(nb);
+                uf.indexed[rb as usize] = true;
+                return;
+            }
             let (ka, kb) = (node_key(t1, d1), node_key(t2, d2));
             let (na, nb) = (uf.node(ka), uf.node(kb));
             let (mut ra, mut rb) = (uf.find(na), uf.find(nb));
@@ -200,6 +222,7 @@ pub fn cluster(layout: &Layout, params: ClusterParams) -> Result<ClusterStats, D
             }
             uf.parent[rb as usize] = ra;
             uf.size[ra as usize] = sa + sb;
+            uf.indexed[ra as usize] |= uf.indexed[rb as usize];
         })?;
         if let Some(e) = err.take() {
             return Err(e);
@@ -222,7 +245,12 @@ pub fn cluster(layout: &Layout, params: ClusterParams) -> Result<ClusterStats, D
     }
     stats.clusters = root_keys.len() as u64;
     stats.clustered_docs = n as u64;
-    stats.removed = (n - root_keys.len()) as u64;
+    let kept_roots = root_keys
+        .iter()
+        .filter(|(_, r)| !uf.indexed[*r as usize])
+        .count();
+    stats.removed = (n - kept_roots) as u64;
+    stats.index_removed = roots.iter().filter(|r| uf.indexed[**r as usize]).count() as u64;
 
     // Per task: members in document order.
     let mut by_task: HashMap<u32, Vec<(u32, u32)>> = HashMap::new(); // task -> (ord, node)
@@ -250,12 +278,14 @@ pub fn cluster(layout: &Layout, params: ClusterParams) -> Result<ClusterStats, D
                     ),
                 })?;
                 let root = roots[node as usize];
-                let keep = root == node;
+                let index = uf.indexed[root as usize];
+                let keep = root == node && !index;
                 let m = Membership {
                     id: id.clone(),
                     cluster_id: cluster_of_root[&root],
                     cluster_size: uf.size[root as usize] as u64,
                     keep,
+                    index,
                 };
                 out.push_str(&serde_json::to_string(&m).expect("serialises"));
                 out.push('\n');
@@ -285,18 +315,31 @@ pub fn cluster(layout: &Layout, params: ClusterParams) -> Result<ClusterStats, D
     let mut cl = String::new();
     for (cid, (_, root)) in root_keys.iter().enumerate() {
         let name = |i: u32| names[i as usize].clone().unwrap_or_default();
-        let removed: Vec<String> = members_of[cid]
-            .iter()
-            .filter(|&&i| i != *root)
-            .map(|&i| name(i))
-            .collect();
-        let line = serde_json::json!({
-            "cluster_id": cid,
-            "size": members_of[cid].len(),
-            "kept": name(*root),
-            "kept_task": uf.keys[*root as usize] >> 32,
-            "removed": removed,
-        });
+        let line = if uf.indexed[*root as usize] {
+            // duplicates of an earlier crawl's document: none of them is kept
+            let removed: Vec<String> = members_of[cid].iter().map(|&i| name(i)).collect();
+            serde_json::json!({
+                "cluster_id": cid,
+                "size": members_of[cid].len(),
+                "kept": null,
+                "kept_task": null,
+                "removed": removed,
+                "index": true,
+            })
+        } else {
+            let removed: Vec<String> = members_of[cid]
+                .iter()
+                .filter(|&&i| i != *root)
+                .map(|&i| name(i))
+                .collect();
+            serde_json::json!({
+                "cluster_id": cid,
+                "size": members_of[cid].len(),
+                "kept": name(*root),
+                "kept_task": uf.keys[*root as usize] >> 32,
+                "removed": removed,
+            })
+        };
         cl.push_str(&line.to_string());
         cl.push('\n');
     }

@@ -18,7 +18,7 @@ use crate::config::{KeepRule, VerifyMode};
 use crate::error::DedupError;
 use crate::filter::DedupFilter;
 use crate::layout::Layout;
-use crate::merge::{find_pairs, MergeLimits, MergeStats, PairMode};
+use crate::merge::{find_pairs_with_index, MergeLimits, MergeStats, PairMode};
 use crate::minhash::split_table;
 use crate::normalize::{simplify_text, NormConfig};
 
@@ -162,11 +162,29 @@ impl ExactSignatures {
     /// A stage writing under `exact_dir(root, cfg)`.
     pub fn new(cfg: ExactConfig, root: &Path) -> Result<Self, DedupError> {
         cfg.validate()?;
+        let layout = Layout::new(exact_dir(root, &cfg));
         Ok(ExactSignatures {
-            layout: Layout::new(exact_dir(root, &cfg)),
+            collector: Mutex::new(TaskCollector::with_budget(
+                crate::spill::DEFAULT_SIGNATURE_BUDGET,
+                layout.dir(),
+            )),
+            layout,
             cfg,
-            collector: Mutex::new(TaskCollector::new()),
         })
+    }
+
+    /// Sorted runs this task spilled to disk so far (0 when it fit in its memory budget).
+    pub fn spills(&self) -> u64 {
+        self.collector
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .spills()
+    }
+
+    /// Sets the bytes this task holds before it spills sorted runs to disk (same output either way).
+    pub fn with_memory_budget(mut self, bytes: usize) -> Self {
+        self.collector = Mutex::new(TaskCollector::with_budget(bytes, self.layout.dir()));
+        self
     }
 
     /// Adds one document.
@@ -207,20 +225,24 @@ impl Step for ExactSignatures {
     }
 }
 
-/// Stage 2 for one hash partition.
+/// Stage 2 for one hash partition, also matching the partition's keys of `index` (indexes of earlier
+/// crawls, see [`crate::index`]; empty for none).
 pub fn exact_pairs(
     root: &Path,
     cfg: &ExactConfig,
     partition: usize,
     limits: &MergeLimits,
+    index: &[PathBuf],
 ) -> Result<MergeStats, DedupError> {
     cfg.validate()?;
-    find_pairs(
+    let folder = exact_dir(Path::new(""), cfg).display().to_string();
+    find_pairs_with_index(
         &Layout::new(exact_dir(root, cfg)),
         partition,
         cfg.fingerprint(),
         PairMode::First,
         limits,
+        &crate::index::index_files(index, &folder, partition)?,
     )
 }
 
@@ -250,14 +272,17 @@ pub fn exact_filter(root: &Path, cfg: &ExactConfig) -> Result<DedupFilter, Dedup
 }
 
 pub(crate) fn signatures_factory(table: &toml::Table) -> Result<Box<dyn Step>, StepError> {
-    let (dir, cfg): (PathBuf, ExactConfig) = split_table("exact_dedup_signatures", table)?;
+    let (dir, cfg, budget): (PathBuf, ExactConfig, usize) =
+        split_table("exact_dedup_signatures", table)?;
     Ok(Box::new(
-        ExactSignatures::new(cfg, &dir).map_err(|e| e.into_step("exact_dedup_signatures"))?,
+        ExactSignatures::new(cfg, &dir)
+            .map_err(|e| e.into_step("exact_dedup_signatures"))?
+            .with_memory_budget(budget),
     ))
 }
 
 pub(crate) fn filter_factory(table: &toml::Table) -> Result<Box<dyn Step>, StepError> {
-    let (dir, cfg): (PathBuf, ExactConfig) = split_table("exact_dedup_filter", table)?;
+    let (dir, cfg, _): (PathBuf, ExactConfig, usize) = split_table("exact_dedup_filter", table)?;
     Ok(Box::new(
         exact_filter(&dir, &cfg).map_err(|e| e.into_step("exact_dedup_filter"))?,
     ))

@@ -4,6 +4,7 @@
 //! 1, like datatrove's filter) and matches documents by id. Removed documents are dropped with the given
 //! reason (`minhash_duplicate`, `exact_duplicate`); kept members of a cluster get `dedup_cluster_id` and
 //! `dedup_cluster_size`; documents in no cluster get `dedup_cluster_size = 1` and no cluster id.
+//! Documents whose cluster reaches an index of earlier crawls are dropped with [`index_reason`].
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -67,6 +68,17 @@ impl DedupFilter {
     }
 }
 
+/// The drop reason of a document removed as a duplicate of an earlier crawl's indexed document:
+/// `minhash_duplicate_of_index`, `exact_duplicate_of_index`, `url_duplicate_of_index`.
+pub fn index_reason(reason: &str) -> &'static str {
+    match reason {
+        "minhash_duplicate" => "minhash_duplicate_of_index",
+        "exact_duplicate" => "exact_duplicate_of_index",
+        "url_duplicate" => "url_duplicate_of_index",
+        _ => "duplicate_of_index",
+    }
+}
+
 impl Step for DedupFilter {
     fn name(&self) -> &str {
         self.name
@@ -82,6 +94,7 @@ impl Step for DedupFilter {
             "begin() loads the task's clusters before process()"
         );
         match self.members.get(&doc.id) {
+            Some(m) if m.index => Verdict::Drop(Cow::Borrowed(index_reason(self.reason))),
             Some(m) if !m.keep => Verdict::Drop(Cow::Borrowed(self.reason)),
             Some(m) => {
                 doc.set_meta("dedup_cluster_id", m.cluster_id);

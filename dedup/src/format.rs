@@ -11,9 +11,13 @@
 //!   key is a MinHash band's rows (or their xxh3-128 hash, 2 words, for the `xxh3` scheme with more
 //!   than 2 rows) or an exact-dedup hash (2 words).
 //! - [`Kind::Pairs`]: `task_a: u32, ord_a: u32, task_b: u32, ord_b: u32`; `(task_a, ord_a)` sorts first.
+//!   `task_a = ord_a = u32::MAX` ([`INDEX_NODE`]): document b collided with a key of an index of
+//!   earlier crawls.
 //! - [`Kind::Signatures`]: `[u64; width]` per document order `ord` (all `u64::MAX` if it had no shingles).
 //! - [`Kind::Shingles`]: `u64 n`, then `n + 1` `u64` offsets, then the sorted shingle hashes (`u64`);
 //!   document `ord`'s set is `values[off[ord]..off[ord+1]]`.
+//! - [`Kind::Index`]: `key: [u64; width]`, sorted and distinct: one bucket of a persistent index of
+//!   earlier crawls' kept documents ([`crate::index`]).
 //!
 //! Storage is plain `std::fs` paths; every stage takes a folder, so an object store can be added by
 //! swapping these few functions.
@@ -30,6 +34,8 @@ pub const MAGIC: &[u8; 8] = b"QRYDEDUP";
 pub const VERSION: u32 = 1;
 /// Header size in bytes.
 pub const HEADER_LEN: u64 = 32;
+/// The (task, order) that stands for "a document of an earlier crawl's index" in a pairs file.
+pub const INDEX_NODE: u32 = u32::MAX;
 
 /// What an intermediate file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +49,8 @@ pub enum Kind {
     Signatures = 3,
     /// Shingle hash sets of one task by document order.
     Shingles = 4,
+    /// Sorted, distinct keys of one bucket of a persistent index of earlier crawls (no task/order).
+    Index = 5,
 }
 
 /// The parsed header.
@@ -74,6 +82,7 @@ impl Header {
             Kind::Pairs => 16,
             Kind::Signatures => self.width as usize * 8,
             Kind::Shingles => 8,
+            Kind::Index => self.width as usize * 8,
         }
     }
 }
@@ -225,15 +234,30 @@ pub struct BucketReader {
     width: usize,
     buf: Vec<u8>,
     remaining: u64,
+    index: bool,
 }
 
 impl BucketReader {
     /// Opens a bucket file with a read buffer of `buf_bytes`.
     pub fn open(path: &Path, fingerprint: u64, buf_bytes: usize) -> Result<Self, DedupError> {
+        Self::open_kind(path, Kind::Bucket, fingerprint, buf_bytes)
+    }
+
+    /// Opens an index file (keys only; its records read as task 0, order 0).
+    pub fn open_index(path: &Path, fingerprint: u64, buf_bytes: usize) -> Result<Self, DedupError> {
+        Self::open_kind(path, Kind::Index, fingerprint, buf_bytes)
+    }
+
+    fn open_kind(
+        path: &Path,
+        kind: Kind,
+        fingerprint: u64,
+        buf_bytes: usize,
+    ) -> Result<Self, DedupError> {
         let f = File::open(path).map_err(|e| DedupError::io(path, e))?;
         let len = f.metadata().map_err(|e| DedupError::io(path, e))?.len();
         let mut r = BufReader::with_capacity(buf_bytes.max(4096), f);
-        let h = read_header(path, &mut r, Kind::Bucket, fingerprint)?;
+        let h = read_header(path, &mut r, kind, fingerprint)?;
         let rl = h.record_len() as u64;
         let body = len.saturating_sub(HEADER_LEN);
         if body % rl != 0 {
@@ -248,7 +272,13 @@ impl BucketReader {
             width: h.width as usize,
             buf: vec![0; rl as usize],
             remaining: body / rl,
+            index: kind == Kind::Index,
         })
+    }
+
+    /// Whether this is an index file.
+    pub fn is_index(&self) -> bool {
+        self.index
     }
 
     /// Key width in u64 words.
@@ -275,6 +305,11 @@ impl BucketReader {
             rec.key.push(u64::from_le_bytes(
                 self.buf[i * 8..i * 8 + 8].try_into().unwrap(),
             ));
+        }
+        if self.index {
+            rec.task = 0;
+            rec.ord = 0;
+            return Ok(true);
         }
         let o = self.width * 8;
         rec.task = u32::from_le_bytes(self.buf[o..o + 4].try_into().unwrap());

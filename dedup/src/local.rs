@@ -34,6 +34,41 @@ pub struct DedupPlan {
     pub minhash: Option<MinhashConfig>,
     /// Merge memory limits.
     pub limits: MergeLimits,
+    /// Indexes of earlier crawls ([`crate::index`]) whose documents this run's documents are matched
+    /// against in stage 2: a match is removed (`<reason>_of_index`), indexed documents are never kept.
+    pub index: Vec<std::path::PathBuf>,
+}
+
+impl DedupPlan {
+    /// Checks that every index holds this plan's methods under the same settings, and that MinHash
+    /// does not verify pairs (an index keeps keys, not the signatures or shingles verification needs).
+    pub fn check_index(&self) -> Result<(), DedupError> {
+        if self.index.is_empty() {
+            return Ok(());
+        }
+        if let Some(c) = &self.minhash {
+            if c.verify != crate::VerifyMode::None {
+                return Err(DedupError::Config(
+                    "MinHash pair verification cannot check matches against an index (it keeps band \
+                     keys, not signatures or shingles): use verify = \"none\" with an index"
+                        .into(),
+                ));
+            }
+            crate::index::index_files(
+                &self.index,
+                &folder_name(&minhash_dir(Path::new(""), c)),
+                0,
+            )?;
+        }
+        if let Some(c) = &self.exact {
+            crate::index::index_files(&self.index, &folder_name(&exact_dir(Path::new(""), c)), 0)?;
+        }
+        Ok(())
+    }
+}
+
+fn folder_name(p: &Path) -> String {
+    p.display().to_string()
 }
 
 impl DedupPlan {
@@ -56,6 +91,7 @@ impl DedupPlan {
             exact: exact.then(ExactConfig::default),
             minhash: minhash.then_some(cfg),
             limits: MergeLimits::default(),
+            index: Vec::new(),
         })
     }
 }
@@ -67,6 +103,10 @@ pub struct StageReport {
     pub stage: String,
     /// Wall seconds.
     pub seconds: f64,
+    /// CPU seconds of the whole process (user + system, all threads) during the stage; 0 where
+    /// `/proc/self/stat` is not available.
+    #[serde(default)]
+    pub cpu_seconds: f64,
     /// Bytes the stage wrote.
     pub bytes: u64,
 }
@@ -114,6 +154,19 @@ pub fn dir_bytes(p: &Path) -> u64 {
         .sum()
 }
 
+/// User + system CPU seconds of this process so far (Linux `/proc/self/stat`, 100 ticks a second as
+/// on every mainstream Linux build); 0 elsewhere.
+pub fn process_cpu_seconds() -> f64 {
+    let Ok(s) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // fields after the parenthesised command name; utime and stime are fields 14 and 15
+    let rest = s.rsplit_once(')').map(|x| x.1).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
+
 fn timed<T>(
     stages: &mut Vec<StageReport>,
     name: &str,
@@ -121,6 +174,7 @@ fn timed<T>(
     f: impl FnOnce() -> Result<T, DedupError>,
 ) -> Result<T, DedupError> {
     let before = bytes_dir.map(dir_bytes).unwrap_or(0);
+    let cpu0 = process_cpu_seconds();
     let t = Instant::now();
     let r = f()?;
     let after = bytes_dir.map(dir_bytes).unwrap_or(0);
@@ -132,6 +186,7 @@ fn timed<T>(
     stages.push(StageReport {
         stage: name.to_string(),
         seconds: t.elapsed().as_secs_f64(),
+        cpu_seconds: process_cpu_seconds() - cpu0,
         bytes: after.saturating_sub(before),
     });
     Ok(r)
@@ -194,6 +249,7 @@ where
     if let Some(c) = &plan.exact {
         c.validate()?;
     }
+    plan.check_index()?;
     std::fs::create_dir_all(out).map_err(|e| DedupError::io(out, e))?;
     let mut rep = LocalReport::default();
     let mut removed_txt = String::new();
@@ -208,7 +264,8 @@ where
             (0..tasks)
                 .into_par_iter()
                 .map(|t| {
-                    let mut st = ExactSignatures::new(cfg.clone(), out)?;
+                    let mut st = ExactSignatures::new(cfg.clone(), out)?
+                        .with_memory_budget(plan.limits.signature_budget);
                     let mut n = 0u64;
                     for d in docs(t)? {
                         st.add(&d);
@@ -223,7 +280,7 @@ where
         timed(&mut rep.stages, "exact:2-pairs", Some(&dir), || {
             (0..cfg.partitions)
                 .into_par_iter()
-                .map(|p| exact_pairs(out, cfg, p, &plan.limits).map(|_| ()))
+                .map(|p| exact_pairs(out, cfg, p, &plan.limits, &plan.index).map(|_| ()))
                 .collect::<Result<(), _>>()
         })?;
         let cs = timed(&mut rep.stages, "exact:3-cluster", Some(&dir), || {
@@ -261,7 +318,8 @@ where
                 .map(|t| {
                     let mut filters = make_prior(&prior)?;
                     load_filters(&mut filters, t)?;
-                    let mut st = MinhashSignatures::new(cfg.clone(), out)?;
+                    let mut st = MinhashSignatures::new(cfg.clone(), out)?
+                        .with_memory_budget(plan.limits.signature_budget);
                     st.begin(&ctx(t, tasks, out))
                         .map_err(|e| DedupError::Input(e.to_string()))?;
                     let mut n = 0u64;
@@ -282,7 +340,7 @@ where
         timed(&mut rep.stages, "minhash:2-pairs", Some(&dir), || {
             (0..cfg.bands)
                 .into_par_iter()
-                .map(|b| minhash_pairs(out, cfg, b, &plan.limits).map(|_| ()))
+                .map(|b| minhash_pairs(out, cfg, b, &plan.limits, &plan.index).map(|_| ()))
                 .collect::<Result<(), _>>()
         })?;
         let cs = timed(&mut rep.stages, "minhash:3-cluster", Some(&dir), || {
@@ -379,7 +437,7 @@ mod tests {
         }
         let cfg = MinhashConfig::default();
         for b in 0..14 {
-            minhash_pairs(dir.path(), &cfg, b, &MergeLimits::default()).unwrap();
+            minhash_pairs(dir.path(), &cfg, b, &MergeLimits::default(), &[]).unwrap();
         }
         let stats = minhash_cluster(dir.path(), &cfg).unwrap();
         assert_eq!((stats.clusters, stats.removed), (2, 2), "{stats:?}");

@@ -11,7 +11,7 @@ use std::collections::BinaryHeap;
 use std::path::{Path, PathBuf};
 
 use crate::error::DedupError;
-use crate::format::{AtomicWriter, BucketReader, BucketRecord, Header, Kind};
+use crate::format::{AtomicWriter, BucketReader, BucketRecord, Header, Kind, INDEX_NODE};
 use crate::layout::Layout;
 
 /// Which pairs a group of records with equal keys produces.
@@ -33,6 +33,8 @@ pub struct MergeLimits {
     pub memory_budget: usize,
     /// Most files merged at once (default 512).
     pub max_fan_in: usize,
+    /// Stage-1 bytes one signature task holds before it spills sorted runs to disk (default 128 MiB).
+    pub signature_budget: usize,
 }
 
 impl Default for MergeLimits {
@@ -40,6 +42,7 @@ impl Default for MergeLimits {
         MergeLimits {
             memory_budget: 64 << 20,
             max_fan_in: 512,
+            signature_budget: crate::spill::DEFAULT_SIGNATURE_BUDGET,
         }
     }
 }
@@ -64,17 +67,27 @@ struct HeapItem {
 }
 
 /// Merges sorted bucket files, calling `sink` with every record in (key, task, ord) order.
-fn merge_files(
+pub(crate) fn merge_files(
     files: &[PathBuf],
     fingerprint: u64,
     limits: &MergeLimits,
     mut sink: impl FnMut(&BucketRecord) -> Result<(), DedupError>,
 ) -> Result<u64, DedupError> {
     let buf = (limits.memory_budget / files.len().max(1)).clamp(4096, 1 << 20);
-    let mut readers = files
+    let readers = files
         .iter()
         .map(|p| BucketReader::open(p, fingerprint, buf))
         .collect::<Result<Vec<_>, _>>()?;
+    merge_readers(readers, |r, _| sink(r))
+}
+
+/// Merges open readers, calling `sink` with every record and the index of its reader, in (key, task,
+/// ord, reader) order: on equal records the earlier reader comes first, so index files (whose records
+/// read as task 0, order 0) put first lead every group of their key.
+pub(crate) fn merge_readers(
+    mut readers: Vec<BucketReader>,
+    mut sink: impl FnMut(&BucketRecord, usize) -> Result<(), DedupError>,
+) -> Result<u64, DedupError> {
     let mut heap = BinaryHeap::with_capacity(readers.len());
     for (src, r) in readers.iter_mut().enumerate() {
         let mut rec = BucketRecord {
@@ -99,7 +112,7 @@ fn merge_files(
                 });
             }
         }
-        sink(&item.rec)?;
+        sink(&item.rec, item.src)?;
         match &mut last {
             Some(l) => l.clone_from(&item.rec),
             None => last = Some(item.rec.clone()),
@@ -112,7 +125,7 @@ fn merge_files(
 }
 
 /// Merges groups of files into sorted runs until at most `max_fan_in` remain.
-fn reduce_fan_in(
+pub(crate) fn reduce_fan_in(
     mut files: Vec<PathBuf>,
     run_dir: &Path,
     width: usize,
@@ -163,6 +176,20 @@ pub fn find_pairs(
     mode: PairMode,
     limits: &MergeLimits,
 ) -> Result<MergeStats, DedupError> {
+    find_pairs_with_index(layout, bucket, fingerprint, mode, limits, &[])
+}
+
+/// [`find_pairs`], also merging `index` files (this bucket of indexes of earlier crawls) as sorted
+/// inputs: every document whose key is in an index gets a pair with [`INDEX_NODE`] instead of pairs
+/// with the other documents of its key (they all go, as duplicates of the indexed document).
+pub fn find_pairs_with_index(
+    layout: &Layout,
+    bucket: usize,
+    fingerprint: u64,
+    mode: PairMode,
+    limits: &MergeLimits,
+    index: &[PathBuf],
+) -> Result<MergeStats, DedupError> {
     let dir = layout.bucket_dir(bucket);
     let mut files = Vec::new();
     let rd = std::fs::read_dir(&dir).map_err(|e| DedupError::io(&dir, e))?;
@@ -202,6 +229,8 @@ pub fn find_pairs(
     )?;
     let mut prev: Option<BucketRecord> = None;
     let mut first: Option<BucketRecord> = None;
+    // whether the current key group started with an index record
+    let mut indexed = false;
     let mut pairs = 0u64;
     let mut buf = [0u8; 16];
     let mut emit =
@@ -213,9 +242,56 @@ pub fn find_pairs(
             pairs += 1;
             w.write(&buf)
         };
-    stats.records = merge_files(&files, fingerprint, limits, |r| {
+    let buf_bytes =
+        (limits.memory_budget / (files.len() + index.len()).max(1)).clamp(4096, 1 << 20);
+    let mut readers = index
+        .iter()
+        .map(|p| BucketReader::open_index(p, fingerprint, buf_bytes))
+        .collect::<Result<Vec<_>, _>>()?;
+    for f in &files {
+        readers.push(BucketReader::open(f, fingerprint, buf_bytes)?);
+    }
+    for r in &readers {
+        if r.width() != width && width != 0 {
+            return Err(DedupError::Format {
+                path: r.path().to_path_buf(),
+                message: format!(
+                    "key width {} differs from this bucket's files ({width})",
+                    r.width()
+                ),
+            });
+        }
+    }
+    let n_index = index.len();
+    let index_node = BucketRecord {
+        key: Vec::new(),
+        task: INDEX_NODE,
+        ord: INDEX_NODE,
+    };
+    stats.records = merge_readers(readers, |r, src| {
+        let from_index = src < n_index;
+        let same_key = prev.as_ref().is_some_and(|p| p.key == r.key);
+        if !same_key {
+            indexed = from_index;
+        }
+        if from_index {
+            // index records lead their group; repeats (several indexes) add nothing
+            match &mut prev {
+                Some(p) => p.clone_from(r),
+                None => prev = Some(r.clone()),
+            }
+            return Ok(());
+        }
+        if indexed {
+            emit(&index_node, r, &mut w)?;
+            match &mut prev {
+                Some(p) => p.clone_from(r),
+                None => prev = Some(r.clone()),
+            }
+            return Ok(());
+        }
         match &prev {
-            Some(p) if p.key == r.key => {
+            Some(p) if same_key => {
                 let f = first.as_ref().expect("a group has a first record");
                 match mode {
                     PairMode::Consecutive => emit(p, r, &mut w)?,
@@ -299,6 +375,7 @@ mod tests {
         let tight = MergeLimits {
             memory_budget: 1,
             max_fan_in: 2,
+            ..Default::default()
         };
         let (s, v2) = pairs(&layout, PairMode::First, tight);
         assert!(s.runs >= 1);

@@ -20,7 +20,7 @@ use crate::config::{MinhashConfig, VerifyMode};
 use crate::error::DedupError;
 use crate::filter::DedupFilter;
 use crate::layout::Layout;
-use crate::merge::{find_pairs, MergeLimits, MergeStats, PairMode};
+use crate::merge::{find_pairs_with_index, MergeLimits, MergeStats, PairMode};
 use crate::normalize::Shingler;
 use crate::signature::{HashScheme, MinHasher};
 
@@ -46,13 +46,31 @@ impl MinhashSignatures {
     /// A signature stage writing under `minhash_dir(root, cfg)`.
     pub fn new(cfg: MinhashConfig, root: &Path) -> Result<Self, DedupError> {
         cfg.validate()?;
+        let layout = Layout::new(minhash_dir(root, &cfg));
         Ok(MinhashSignatures {
-            layout: Layout::new(minhash_dir(root, &cfg)),
+            collector: Mutex::new(TaskCollector::with_budget(
+                crate::spill::DEFAULT_SIGNATURE_BUDGET,
+                layout.dir(),
+            )),
+            layout,
             hasher: cfg.hasher(),
             cfg,
-            collector: Mutex::new(TaskCollector::new()),
             task: 0,
         })
+    }
+
+    /// Sorted runs this task spilled to disk so far (0 when it fit in its memory budget).
+    pub fn spills(&self) -> u64 {
+        self.collector
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .spills()
+    }
+
+    /// Sets the bytes this task holds before it spills sorted runs to disk (same output either way).
+    pub fn with_memory_budget(mut self, bytes: usize) -> Self {
+        self.collector = Mutex::new(TaskCollector::with_budget(bytes, self.layout.dir()));
+        self
     }
 
     /// Adds one document (what `process` does).
@@ -117,12 +135,14 @@ impl Step for MinhashSignatures {
     }
 }
 
-/// Stage 2 for one band.
+/// Stage 2 for one band, also matching the band's keys of `index` (indexes of earlier crawls, see
+/// [`crate::index`]; empty for none).
 pub fn minhash_pairs(
     root: &Path,
     cfg: &MinhashConfig,
     band: usize,
     limits: &MergeLimits,
+    index: &[PathBuf],
 ) -> Result<MergeStats, DedupError> {
     cfg.validate()?;
     if band >= cfg.bands {
@@ -135,12 +155,14 @@ pub fn minhash_pairs(
         VerifyMode::None => PairMode::Consecutive,
         _ => PairMode::ConsecutiveAndFirst,
     };
-    find_pairs(
+    let folder = minhash_dir(Path::new(""), cfg).display().to_string();
+    find_pairs_with_index(
         &Layout::new(minhash_dir(root, cfg)),
         band,
         cfg.fingerprint(),
         mode,
         limits,
+        &crate::index::index_files(index, &folder, band)?,
     )
 }
 
@@ -169,12 +191,23 @@ pub fn minhash_filter(root: &Path, cfg: &MinhashConfig) -> Result<DedupFilter, D
     ))
 }
 
-/// Splits a recipe table into the dedup root (`dir`, required) and the config (the other keys).
+/// Splits a recipe table into the dedup root (`dir`, required), the config (the other keys) and the
+/// stage-1 memory budget (`signature_memory_mb`, optional; the filter ignores it).
 pub(crate) fn split_table<T: serde::de::DeserializeOwned>(
     step: &str,
     table: &toml::Table,
-) -> Result<(PathBuf, T), StepError> {
+) -> Result<(PathBuf, T, usize), StepError> {
     let mut t = table.clone();
+    let budget = match t.remove("signature_memory_mb") {
+        None => crate::spill::DEFAULT_SIGNATURE_BUDGET,
+        Some(toml::Value::Integer(mb)) if mb > 0 => (mb as usize) << 20,
+        Some(_) => {
+            return Err(StepError::Config {
+                step: step.into(),
+                message: "`signature_memory_mb` must be a positive integer (MiB)".into(),
+            })
+        }
+    };
     let dir = match t.remove("dir") {
         Some(toml::Value::String(s)) => PathBuf::from(s),
         Some(_) => {
@@ -192,18 +225,21 @@ pub(crate) fn split_table<T: serde::de::DeserializeOwned>(
         }
     };
     let cfg = quarry_corpus::step::table_into(step, &t)?;
-    Ok((dir, cfg))
+    Ok((dir, cfg, budget))
 }
 
 pub(crate) fn signatures_factory(table: &toml::Table) -> Result<Box<dyn Step>, StepError> {
-    let (dir, cfg): (PathBuf, MinhashConfig) = split_table("minhash_signatures", table)?;
+    let (dir, cfg, budget): (PathBuf, MinhashConfig, usize) =
+        split_table("minhash_signatures", table)?;
     Ok(Box::new(
-        MinhashSignatures::new(cfg, &dir).map_err(|e| e.into_step("minhash_signatures"))?,
+        MinhashSignatures::new(cfg, &dir)
+            .map_err(|e| e.into_step("minhash_signatures"))?
+            .with_memory_budget(budget),
     ))
 }
 
 pub(crate) fn filter_factory(table: &toml::Table) -> Result<Box<dyn Step>, StepError> {
-    let (dir, cfg): (PathBuf, MinhashConfig) = split_table("minhash_filter", table)?;
+    let (dir, cfg, _): (PathBuf, MinhashConfig, usize) = split_table("minhash_filter", table)?;
     Ok(Box::new(
         minhash_filter(&dir, &cfg).map_err(|e| e.into_step("minhash_filter"))?,
     ))

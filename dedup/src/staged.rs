@@ -84,6 +84,7 @@ impl Staged {
         if let Some(c) = &plan.minhash {
             c.validate()?;
         }
+        plan.check_index()?;
         if plan.exact.is_none() && plan.minhash.is_none() {
             return Err(DedupError::Config(
                 "neither exact nor MinHash dedup is on".into(),
@@ -204,7 +205,8 @@ impl Staged {
         match m {
             Method::Exact => {
                 let cfg = self.plan.exact.clone().expect("checked by dir()");
-                let mut st = ExactSignatures::new(cfg, &self.root)?;
+                let mut st = ExactSignatures::new(cfg, &self.root)?
+                    .with_memory_budget(self.plan.limits.signature_budget);
                 for d in docs {
                     st.add(&d);
                     n += 1;
@@ -213,7 +215,8 @@ impl Staged {
             }
             Method::Minhash => {
                 let cfg = self.plan.minhash.clone().expect("checked by dir()");
-                let mut st = MinhashSignatures::new(cfg, &self.root)?;
+                let mut st = MinhashSignatures::new(cfg, &self.root)?
+                    .with_memory_budget(self.plan.limits.signature_budget);
                 for mut d in docs {
                     n += 1;
                     if filters
@@ -281,12 +284,14 @@ impl Staged {
                 self.plan.exact.as_ref().expect("checked"),
                 bucket,
                 &self.plan.limits,
+                &self.plan.index,
             )?,
             Method::Minhash => minhash_pairs(
                 &self.root,
                 self.plan.minhash.as_ref().expect("checked"),
                 bucket,
                 &self.plan.limits,
+                &self.plan.index,
             )?,
         };
         write_atomic(&marker, format!("{stats:?}\n").as_bytes())?;

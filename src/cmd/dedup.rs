@@ -55,28 +55,44 @@ pub struct PlanArgs {
     /// Word n-gram size of shingles [default 5].
     #[arg(long)]
     pub ngram: Option<usize>,
+    /// Index of earlier crawls (from `quarry dedup index`; repeatable): documents matching it are
+    /// removed (`*_duplicate_of_index`) and indexed documents are never kept again.
+    #[arg(long = "index", value_name = "INDEX_DIR")]
+    pub index: Vec<PathBuf>,
 }
 
 impl PlanArgs {
     /// The plan these flags describe.
     pub fn plan(&self) -> anyhow::Result<DedupPlan> {
-        Ok(DedupPlan::from_flags(
-            self.exact,
-            self.minhash,
-            self.bands,
-            self.rows,
-            self.ngram,
-        )?)
+        let mut plan =
+            DedupPlan::from_flags(self.exact, self.minhash, self.bands, self.rows, self.ngram)?;
+        plan.index = self.index.clone();
+        plan.check_index()?;
+        Ok(plan)
     }
 
-    /// The flags of a recipe's `[dedup]` table (`exact`, `minhash`, `bands`, `rows`, `ngram`).
+    /// The flags of a recipe's `[dedup]` table (`exact`, `minhash`, `bands`, `rows`, `ngram`,
+    /// `index`: one index folder or a list).
     pub fn from_table(t: &toml::Table) -> anyhow::Result<Self> {
         for k in t.keys() {
             anyhow::ensure!(
-                ["exact", "minhash", "bands", "rows", "ngram"].contains(&k.as_str()),
-                "[dedup]: unknown key `{k}` (exact, minhash, bands, rows, ngram)"
+                ["exact", "minhash", "bands", "rows", "ngram", "index"].contains(&k.as_str()),
+                "[dedup]: unknown key `{k}` (exact, minhash, bands, rows, ngram, index)"
             );
         }
+        let index = match t.get("index") {
+            None => Vec::new(),
+            Some(toml::Value::String(s)) => vec![PathBuf::from(s)],
+            Some(toml::Value::Array(a)) => a
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(PathBuf::from)
+                        .context("[dedup] index: a folder or a list of folders (strings)")
+                })
+                .collect::<anyhow::Result<_>>()?,
+            Some(_) => anyhow::bail!("[dedup] index: a folder or a list of folders (strings)"),
+        };
         let get = |k: &str| t.get(k).and_then(|v| v.as_bool()).unwrap_or(false);
         let num = |k: &str| t.get(k).and_then(|v| v.as_integer()).map(|v| v as usize);
         Ok(PlanArgs {
@@ -85,6 +101,7 @@ impl PlanArgs {
             bands: num("bands"),
             rows: num("rows"),
             ngram: num("ngram"),
+            index,
         })
     }
 
@@ -107,6 +124,10 @@ impl PlanArgs {
                 v.push(x.to_string());
             }
         }
+        for i in &self.index {
+            v.push("--index".to_string());
+            v.push(i.display().to_string());
+        }
         v
     }
 }
@@ -125,6 +146,20 @@ pub enum StageCommand {
     Cluster(ClusterArgs),
     /// Stage 4: deduplicated shards with a manifest (slot I of N takes shards I, I+N, …).
     Filter(FilterArgs),
+    /// Build an index of a finished dedup run's kept documents (or add them to an existing index),
+    /// for `--index` in the dedup of a later crawl.
+    Index(IndexArgs),
+}
+
+/// Flags of `quarry dedup index`.
+#[derive(clap::Args, Debug)]
+pub struct IndexArgs {
+    /// A finished dedup output folder (`quarry dedup --out`; its work/ folder is read).
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The index folder: created, or extended when it holds an index built under the same settings.
+    #[arg(long, short)]
+    pub out: PathBuf,
 }
 
 /// Flags of `quarry dedup signatures`.
@@ -209,7 +244,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(StageCommand::Buckets(a)) => run_buckets(a),
         Some(StageCommand::Cluster(a)) => run_cluster(a),
         Some(StageCommand::Filter(a)) => run_filter(a),
+        Some(StageCommand::Index(a)) => run_index(a),
     }
+}
+
+fn run_index(a: IndexArgs) -> anyhow::Result<ExitCode> {
+    let work = if a.from.join("work").is_dir() {
+        a.from.join("work")
+    } else {
+        a.from.clone()
+    };
+    let extending = a.out.join("index.json").exists();
+    let rep = quarry_dedup::build_index(&work, &a.out, &quarry_dedup::MergeLimits::default())
+        .with_context(|| format!("indexing {}", work.display()))?;
+    eprintln!(
+        "dedup index {}: {} {} kept documents of {} ({} documents); keys: {}",
+        a.out.display(),
+        if extending { "added" } else { "indexed" },
+        rep.kept,
+        a.from.display(),
+        rep.docs,
+        rep.keys
+            .iter()
+            .map(|(f, n)| format!("{f} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The items `0..n` that slot `task` of `tasks` takes (`task, task + tasks, …`); all without a slot.
@@ -564,4 +625,28 @@ fn filter_pipeline(
         super::registry(),
         super::build_info(),
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recipe_index_key_and_flags_round_trip() {
+        let t: toml::Table = toml::from_str("exact = true\nindex = \"idx-a\"").unwrap();
+        let p = PlanArgs::from_table(&t).unwrap();
+        assert_eq!(p.index, vec![PathBuf::from("idx-a")]);
+        assert_eq!(p.to_flags(), ["--exact", "--index", "idx-a"]);
+        let t: toml::Table = toml::from_str("index = [\"a\", \"b\"]").unwrap();
+        assert_eq!(
+            PlanArgs::from_table(&t).unwrap().index,
+            vec![PathBuf::from("a"), PathBuf::from("b")]
+        );
+        let t: toml::Table = toml::from_str("index = 3").unwrap();
+        assert!(PlanArgs::from_table(&t).is_err());
+        // a folder that is not an index is refused when the plan is made
+        let t: toml::Table = toml::from_str("index = \"/nonexistent/index\"").unwrap();
+        let e = PlanArgs::from_table(&t).unwrap().plan().unwrap_err();
+        assert!(format!("{e:#}").contains("not a dedup index"), "{e:#}");
+    }
 }
