@@ -236,6 +236,7 @@ fn classify_attr(s: &str) -> u16 {
         "infobox",
         "navbox",
         "catlinks",
+        "editsection",
         "mw-jump",
         "printfooter",
         "hidden",
@@ -932,6 +933,8 @@ mod tests {
         assert_eq!(classify_attr("site-search"), flag::BOILER_ATTR);
         assert_eq!(classify_attr("commentary"), 0);
         assert_eq!(classify_attr("comments"), flag::COMMENTS);
+        // MediaWiki's `[edit]` links beside every heading are not part of the heading.
+        assert_eq!(classify_attr("mw-editsection"), flag::BOILER_ATTR);
     }
 
     #[test]
