@@ -8,7 +8,8 @@
 //! `extractor = "quarry"` and `extractor = "trafilatura"` (charset from the HTTP header, BOM,
 //! `<meta>`, detection, exactly as a pipeline does). One JSON line per record:
 //! `{"id", "url", "quarry", "trafilatura"}` (an empty string where the step dropped the page). The
-//! last line on stderr gives the CPU milliseconds per page of each extractor.
+//! last line on stderr gives the CPU milliseconds per page of each extractor;
+//! `HTML_OVERLAP_ONLY=quarry` runs only that one (to time the whole process with `time`).
 
 use std::io::Write;
 
@@ -47,6 +48,8 @@ fn main() {
         ("quarry", step(Extractor::Quarry)),
         ("trafilatura", step(Extractor::Trafilatura)),
     ];
+    // HTML_OVERLAP_ONLY=quarry|trafilatura: run one extractor (for timing the whole process).
+    let only = std::env::var("HTML_OVERLAP_ONLY").ok();
     let mut cpu = [0f64; 2];
     let mut out = std::io::BufWriter::new(std::fs::File::create(&args[0]).expect("create OUT"));
     let mut n = 0usize;
@@ -69,6 +72,9 @@ fn main() {
             rec.insert("id".into(), doc.id.clone().into());
             rec.insert("url".into(), doc.url.clone().unwrap_or_default().into());
             for (k, (name, s)) in steps.iter().enumerate() {
+                if only.as_deref().is_some_and(|o| o != *name) {
+                    continue;
+                }
                 let mut d = doc.clone();
                 let t0 = thread_cpu_secs();
                 let keep = s.process(&mut d).is_keep();
