@@ -125,3 +125,37 @@ fn quarry_extractor_on_legacy_charset_pages() {
         );
     }
 }
+
+/// Same page, same text, whatever else is extracted around it: all 58 pages in order on one
+/// thread, then in reverse order on the rayon pool (as the pipeline runs batches), give the same
+/// results.
+#[test]
+fn quarry_extractor_is_independent_of_batch_and_order() {
+    use rayon::prelude::*;
+    let dir = data_dir().join("html");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "html"))
+        .collect();
+    files.sort();
+    let pages: Vec<String> = files
+        .iter()
+        .map(|p| decode(&std::fs::read(p).unwrap(), None).text)
+        .collect();
+    let serial: Vec<_> = pages
+        .iter()
+        .map(|h| extract_with(h, None, &opts()))
+        .collect();
+    let mut parallel: Vec<(usize, _)> = pages
+        .par_iter()
+        .enumerate()
+        .rev()
+        .map(|(i, h)| (i, extract_with(h, None, &opts())))
+        .collect();
+    parallel.sort_by_key(|(i, _)| *i);
+    assert_eq!(pages.len(), 58);
+    for ((i, p), s) in parallel.iter().zip(&serial) {
+        assert_eq!(p, s, "{}", files[*i].display());
+    }
+}
