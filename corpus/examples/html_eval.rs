@@ -172,7 +172,17 @@ fn main() {
             _ => f64::NAN,
         };
         let (mut kept, mut dropped, mut lines) = (0, 0, 0);
+        // HTML_EVAL_DUMP=DIR: each page's text as DIR/<file>.txt (for diffs between versions).
+        let dump = std::env::var_os("HTML_EVAL_DUMP").map(PathBuf::from);
         for (p, t) in pages.iter().zip(&texts) {
+            if let Some(d) = &dump {
+                std::fs::create_dir_all(d).expect("HTML_EVAL_DUMP folder");
+                let safe: String = name
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect();
+                std::fs::write(d.join(format!("{}.{safe}.txt", p.file)), t).expect("dump");
+            }
             let n = norm(t);
             kept += p.with.iter().filter(|s| n.contains(&norm(s))).count();
             dropped += p.without.iter().filter(|s| !n.contains(&norm(s))).count();

@@ -236,6 +236,7 @@ fn classify_attr(s: &str) -> u16 {
         "infobox",
         "navbox",
         "catlinks",
+        "editsection",
         "mw-jump",
         "printfooter",
         "hidden",
@@ -296,6 +297,13 @@ fn classify_attr(s: &str) -> u16 {
         let p = m.pattern().as_usize();
         if p >= *nb && p < nb + nc && s[m.end()..].starts_with("ary") {
             continue; // `commentary`: an opinion piece, not a comment section
+        }
+        if p < *nb
+            && BOILER[p] == "search"
+            && m.start() >= 2
+            && s.as_bytes()[m.start() - 2..m.start()].eq_ignore_ascii_case(b"re")
+        {
+            continue; // `research-summary`: a researcher's page, not a search box
         }
         f |= if p < *nb {
             flag::BOILER_ATTR
@@ -917,6 +925,16 @@ mod tests {
         assert_eq!(p.nodes[content].paras, 1);
         assert!(p.nodes.iter().any(|n| n.flags & flag::BOILER_ATTR != 0));
         assert_eq!(p.nodes[0].chars + p.nodes[0].link_chars, 4 + 41 + 19 + 4);
+    }
+
+    #[test]
+    fn research_is_not_search_and_commentary_is_not_comments() {
+        assert_eq!(classify_attr("research-summary"), 0);
+        assert_eq!(classify_attr("site-search"), flag::BOILER_ATTR);
+        assert_eq!(classify_attr("commentary"), 0);
+        assert_eq!(classify_attr("comments"), flag::COMMENTS);
+        // MediaWiki's `[edit]` links beside every heading are not part of the heading.
+        assert_eq!(classify_attr("mw-editsection"), flag::BOILER_ATTR);
     }
 
     #[test]
