@@ -62,6 +62,15 @@ for ex in quarry trafilatura; do
   measure "extract → Parquet ($ex)"         1 "$q" extract --extractor "$ex" --no-progress --threads 1 -i "$warc" -o "$bench/out"
   measure "extract → Parquet ($ex)"     "$cores" "$q" extract --extractor "$ex" --no-progress -i "$warc" -o "$bench/out"
 done
+# The whole per-input stage of the default recipe (license → url_filter → extract → language_id →
+# 4 quality filters → pii → Parquet), for the cost model (docs/slurm.md); needs the lid.176 model.
+if [ -n "${QUARRY_LID_MODEL:-}" ]; then
+  "$q" build --print-recipe \
+    | sed "s|paths = \\[\"quarry-out/input/\\*.warc.gz\"\\]|paths = [\"$warc\"]|; s|path = \"quarry-out/corpus\"|path = \"$bench/out\"|" \
+    > "$bench/default-recipe.toml"
+  measure "default recipe, per-input stages"  1 "$q" run "$bench/default-recipe.toml" --threads 1 --no-progress
+  measure "default recipe, per-input stages" "$cores" "$q" run "$bench/default-recipe.toml" --no-progress
+fi
 if [ -z "${SKIP_DATATROVE:-}" ]; then
   json=$(/usr/bin/time -f "%e %M %U %S" -o "$bench/time.log" "$py" scripts/bench/datatrove_extract.py --no-dedup "$warc" 2>"$bench/stderr.log" | tail -1)
   read -r secs rss usr sys <"$bench/time.log"

@@ -1,10 +1,11 @@
 //! Main-content extraction: HTML text → the article's paragraphs, one per line.
 //!
-//! Boilerplate removal (navigation, footers, cookie banners, ads, comments) is done by the
-//! [`trafilatura`] crate, a Rust port of go-trafilatura/Python trafilatura, picked by measurement
-//! against the alternatives (see `docs/html.md`). Its own plain-text output joins paragraphs with
-//! spaces, which would defeat line-based quality filters (Gopher, C4), so we take its cleaned HTML and
-//! lay it out ourselves in [`render`]: one paragraph, heading, list item or table row per line.
+//! Two extractors drop the boilerplate (navigation, footers, cookie banners, ads, comments): the
+//! default, quarry's own single-pass extractor ([`super::fast`]), and the [`trafilatura`] crate, a
+//! Rust port of go-trafilatura/Python trafilatura (numbers for both in `docs/html.md`). The port's own
+//! plain-text output joins paragraphs with spaces, which would defeat line-based quality filters
+//! (Gopher, C4), so we take its cleaned HTML and lay it out ourselves in [`render`]: one paragraph,
+//! heading, list item or table row per line, the same layout the own extractor produces.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
