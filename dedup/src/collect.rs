@@ -382,23 +382,7 @@ fn write_shingles_from(
     lens: &[u64],
     data: &Path,
 ) -> Result<(), DedupError> {
-    let mut w = AtomicWriter::with_header(
-        path,
-        Header {
-            kind: Kind::Shingles,
-            width: 1,
-            fingerprint,
-        },
-    )?;
-    let mut buf = Vec::with_capacity((lens.len() + 2) * 8);
-    buf.extend_from_slice(&(lens.len() as u64).to_le_bytes());
-    let mut off = 0u64;
-    buf.extend_from_slice(&off.to_le_bytes());
-    for n in lens {
-        off += n;
-        buf.extend_from_slice(&off.to_le_bytes());
-    }
-    w.write(&buf)?;
+    let mut w = crate::format::start_shingles(path, fingerprint, lens.iter().copied())?;
     let mut f = std::io::BufReader::with_capacity(
         1 << 20,
         std::fs::File::open(data).map_err(|e| DedupError::io(data, e))?,

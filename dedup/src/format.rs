@@ -417,8 +417,13 @@ impl RandomAccess {
     }
 }
 
-/// Writes a shingles file from per-document sorted sets.
-pub fn write_shingles(path: &Path, fingerprint: u64, sets: &[&[u64]]) -> Result<u64, DedupError> {
+/// Starts a shingles file: the header, the document count and the `n + 1` offsets of the sets whose
+/// sizes are `lens`; the sets' hashes follow, back to back.
+pub fn start_shingles(
+    path: &Path,
+    fingerprint: u64,
+    lens: impl ExactSizeIterator<Item = u64>,
+) -> Result<AtomicWriter, DedupError> {
     let mut w = AtomicWriter::with_header(
         path,
         Header {
@@ -427,15 +432,22 @@ pub fn write_shingles(path: &Path, fingerprint: u64, sets: &[&[u64]]) -> Result<
             fingerprint,
         },
     )?;
-    let mut buf = Vec::with_capacity((sets.len() + 2) * 8);
-    buf.extend_from_slice(&(sets.len() as u64).to_le_bytes());
+    let mut buf = Vec::with_capacity((lens.len() + 2) * 8);
+    buf.extend_from_slice(&(lens.len() as u64).to_le_bytes());
     let mut off = 0u64;
     buf.extend_from_slice(&off.to_le_bytes());
-    for s in sets {
-        off += s.len() as u64;
+    for n in lens {
+        off += n;
         buf.extend_from_slice(&off.to_le_bytes());
     }
     w.write(&buf)?;
+    Ok(w)
+}
+
+/// Writes a shingles file from per-document sorted sets.
+pub fn write_shingles(path: &Path, fingerprint: u64, sets: &[&[u64]]) -> Result<u64, DedupError> {
+    let mut w = start_shingles(path, fingerprint, sets.iter().map(|s| s.len() as u64))?;
+    let mut buf = Vec::new();
     for s in sets {
         buf.clear();
         for v in *s {
