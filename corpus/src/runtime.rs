@@ -18,8 +18,8 @@
 //! redone from scratch, after removing whatever shards it had renamed into place.
 //!
 //! An output path may be `s3://bucket/prefix`. Tasks then write exactly as above into a local
-//! staging folder (`RunOptions::staging`, `QUARRY_STAGING`, or a folder under the system temp dir
-//! named after the URL), and each finished task is published to the bucket in a safe order: its
+//! staging folder (`RunOptions::staging`, else a folder named after the URL under `QUARRY_STAGING`
+//! or the system temp dir), and each finished task is published to the bucket in a safe order: its
 //! shards and side outputs, then its manifest, then its marker last. Markers are looked up on the
 //! bucket, so a rerun (on any machine) skips what is finished there; the staged copies of a
 //! published task are removed.
@@ -104,8 +104,8 @@ pub struct RunOptions {
     pub force: bool,
     /// Draw progress bars on the terminal.
     pub progress: bool,
-    /// Local staging folder when the output is on S3 [default: `QUARRY_STAGING`, else a folder
-    /// under the system temp dir named after the output URL].
+    /// Local staging folder when the output is on S3 [default: a folder named after the output
+    /// URL under `QUARRY_STAGING`, else under `quarry-staging` in the system temp dir].
     pub staging: Option<PathBuf>,
 }
 
@@ -123,21 +123,10 @@ impl Target {
                 local: p,
                 remote: None,
             }),
-            loc @ Location::S3 { .. } => {
-                let local = match staging {
-                    Some(p) => p.to_path_buf(),
-                    None => match std::env::var_os("QUARRY_STAGING") {
-                        Some(p) => PathBuf::from(p),
-                        None => std::env::temp_dir()
-                            .join("quarry-staging")
-                            .join(&hex::encode(Sha256::digest(loc.to_string().as_bytes()))[..16]),
-                    },
-                };
-                Ok(Target {
-                    local,
-                    remote: Some(loc),
-                })
-            }
+            loc @ Location::S3 { .. } => Ok(Target {
+                local: crate::storage::staging_dir(staging, &loc),
+                remote: Some(loc),
+            }),
             Location::Http(u) => Err(RunError::Io {
                 path: u,
                 source: std::io::Error::other(

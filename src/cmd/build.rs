@@ -59,15 +59,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     let out_str = args.out.to_string_lossy().to_string();
     if out_str.starts_with("s3://") {
         let remote = quarry_corpus::storage::Location::parse(&out_str)?;
-        let staging = args.tasks.staging.clone().unwrap_or_else(|| {
-            std::env::var_os("QUARRY_STAGING")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    std::env::temp_dir()
-                        .join("quarry-staging")
-                        .join(format!("build-{:016x}", fnv1a(out_str.as_bytes())))
-                })
-        });
+        let staging = quarry_corpus::storage::staging_dir(args.tasks.staging.as_deref(), &remote);
         // A finished publication leaves `_markers/build.done` on the bucket (uploaded last, with
         // the build's identity), so a rerun from any machine finds the work done without a local
         // staging folder, and a different build is refused instead of mixed into it.
@@ -136,13 +128,6 @@ fn build_identity(args: &Args) -> anyhow::Result<String> {
         h.update(part.as_bytes());
     }
     Ok(format!("build sha256:{}", hex::encode(h.finalize())))
-}
-
-/// A stable name for a staging folder (not a security hash; it only has to differ between URLs).
-fn fnv1a(b: &[u8]) -> u64 {
-    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| {
-        (h ^ x as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 fn run_local(args: Args) -> anyhow::Result<ExitCode> {

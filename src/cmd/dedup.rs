@@ -205,8 +205,8 @@ pub struct ClusterArgs {
     /// Redo the clustering even if it is finished.
     #[arg(long)]
     pub force: bool,
-    /// Local folder for the copy of s3:// intermediates [default: QUARRY_STAGING, else a folder
-    /// under the system temp dir].
+    /// Local folder under which the copy of s3:// intermediates is kept [default: QUARRY_STAGING,
+    /// else quarry-staging in the system temp dir].
     #[arg(long, value_name = "DIR")]
     pub staging: Option<PathBuf>,
     /// `exact` or `minhash`.

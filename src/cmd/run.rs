@@ -33,8 +33,8 @@ pub struct TaskArgs {
     /// No progress bars.
     #[arg(long)]
     pub no_progress: bool,
-    /// Local staging folder when the output is s3://bucket/prefix [default: QUARRY_STAGING, else
-    /// a folder under the system temp dir].
+    /// Local staging folder when the output is s3://bucket/prefix [default: a folder per output URL
+    /// under QUARRY_STAGING, else under quarry-staging in the system temp dir].
     #[arg(long, value_name = "DIR")]
     pub staging: Option<PathBuf>,
 }

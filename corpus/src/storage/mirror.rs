@@ -15,7 +15,6 @@ use std::time::SystemTime;
 
 use futures::StreamExt;
 use object_store::ObjectStoreExt;
-use sha2::{Digest, Sha256};
 
 use super::{remote, upload, Location, StorageError, UploadSummary};
 
@@ -68,15 +67,10 @@ impl WorkDir {
                 baseline: BTreeMap::new(),
             }),
             loc @ Location::S3 { .. } => {
-                let root = match staging {
-                    Some(p) => p.to_path_buf(),
-                    None => match std::env::var_os("QUARRY_STAGING") {
-                        Some(p) => PathBuf::from(p),
-                        None => std::env::temp_dir().join("quarry-staging"),
-                    },
-                };
-                let hash = hex::encode(Sha256::digest(loc.to_string().as_bytes()));
-                let local = root.join(format!("work-{}", &hash[..16])).join(slot);
+                let root = staging.map_or_else(super::staging_root, Path::to_path_buf);
+                let local = root
+                    .join(format!("work-{}", super::location_tag(&loc)))
+                    .join(slot);
                 if mode == CopyMode::Private && local.exists() {
                     std::fs::remove_dir_all(&local).map_err(io(&local))?;
                 }

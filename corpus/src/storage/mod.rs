@@ -61,6 +61,31 @@ pub enum StorageError {
     BadLocation(String),
 }
 
+/// The folder under which local copies of S3 work are kept when no folder is given:
+/// `QUARRY_STAGING`, else `quarry-staging` in the system temp folder.
+pub fn staging_root() -> std::path::PathBuf {
+    std::env::var_os("QUARRY_STAGING")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("quarry-staging"))
+}
+
+/// A short stable name for a location (16 hex digits of the sha256 of its URL), for the local
+/// folders that stage work published there.
+pub fn location_tag(loc: &Location) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(loc.to_string().as_bytes()))[..16].to_string()
+}
+
+/// The local staging folder of output published to `loc`: `explicit` (one run's own folder), else
+/// `<staging root>/<location tag>`, so that runs publishing to different places never share one
+/// (e.g. the extraction and the dedup filter of a launched build on one node).
+pub fn staging_dir(explicit: Option<&std::path::Path>, loc: &Location) -> std::path::PathBuf {
+    match explicit {
+        Some(p) => p.to_path_buf(),
+        None => staging_root().join(location_tag(loc)),
+    }
+}
+
 /// Opens a location for streaming reads.
 pub fn open_read(loc: &Location) -> Result<Box<dyn Read + Send>, StorageError> {
     match loc {

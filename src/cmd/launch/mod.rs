@@ -143,7 +143,6 @@ type Exports = Vec<(String, String)>;
 
 /// Where `--data` (or the run folder) puts the outputs.
 fn data_root(c: &CommonArgs, dir: &Path) -> anyhow::Result<DataRoot> {
-    use sha2::{Digest, Sha256};
     let Some(data) = &c.data else {
         return Ok(DataRoot::local(dir));
     };
@@ -152,16 +151,12 @@ fn data_root(c: &CommonArgs, dir: &Path) -> anyhow::Result<DataRoot> {
         loc @ quarry_corpus::storage::Location::S3 { .. } => {
             let root = match &c.staging {
                 Some(p) => std::path::absolute(p)?,
-                None => match std::env::var_os("QUARRY_STAGING") {
-                    Some(p) => PathBuf::from(p),
-                    None => std::env::temp_dir().join("quarry-staging"),
-                },
+                None => quarry_corpus::storage::staging_root(),
             };
-            let url = loc.to_string();
-            let hash = hex::encode(Sha256::digest(url.as_bytes()));
+            let tag = quarry_corpus::storage::location_tag(&loc);
             Ok(DataRoot {
-                root: url,
-                mirror: Some(root.join(format!("launch-{}", &hash[..16]))),
+                root: loc.to_string(),
+                mirror: Some(root.join(format!("launch-{tag}"))),
             })
         }
         quarry_corpus::storage::Location::Http(u) => {
