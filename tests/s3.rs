@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use quarry_corpus::storage::{self, Location, RemoteSettings};
-use util::{data_dir, quarry, TestDir};
+use util::{data_dir, quarry, unique, TestDir};
 
 /// (endpoint, bucket) of the test server, or None (with a message) when it is not configured.
 fn s3() -> Option<(String, String)> {
@@ -27,15 +27,6 @@ fn s3() -> Option<(String, String)> {
             None
         }
     }
-}
-
-/// A key prefix no other test (or earlier run) uses.
-fn unique(name: &str) -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{name}-{}-{t}", std::process::id())
 }
 
 fn s3loc(bucket: &str, key: &str) -> Location {

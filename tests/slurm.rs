@@ -246,19 +246,22 @@ fn launch_local_and_slurm_match_quarry_build() {
     // folder (the local run is moved aside before Slurm starts), so that the paths the manifests
     // record are equal and the whole dataset card can be compared byte for byte.
     let local = d.path().join("run");
-    let o = quarry()
-        .args(["launch", "local"])
-        .arg(&recipe)
-        .args([
-            "--tasks",
-            TASKS,
-            "--quarry",
-            env!("CARGO_BIN_EXE_quarry"),
-            "--out",
-        ])
-        .arg(&local)
-        .output()
-        .unwrap();
+    let launch_local = || {
+        quarry()
+            .args(["launch", "local"])
+            .arg(&recipe)
+            .args([
+                "--tasks",
+                TASKS,
+                "--quarry",
+                env!("CARGO_BIN_EXE_quarry"),
+                "--out",
+            ])
+            .arg(&local)
+            .output()
+            .unwrap()
+    };
+    let o = launch_local();
     assert!(
         o.status.success(),
         "{}\n{}",
@@ -271,19 +274,7 @@ fn launch_local_and_slurm_match_quarry_build() {
     assert_eq!(st["complete"], true, "{st}");
     // every task of every stage is idempotent: a second launch redoes nothing and changes nothing
     let before = shard_bytes(&local.join("dedup/shards"));
-    let o = quarry()
-        .args(["launch", "local"])
-        .arg(&recipe)
-        .args([
-            "--tasks",
-            TASKS,
-            "--quarry",
-            env!("CARGO_BIN_EXE_quarry"),
-            "--out",
-        ])
-        .arg(&local)
-        .output()
-        .unwrap();
+    let o = launch_local();
     assert!(o.status.success());
     assert_eq!(shard_bytes(&local.join("dedup/shards")), before);
     let log = std::fs::read_to_string(local.join("logs/minhash-signatures-local_0.log")).unwrap();
@@ -399,11 +390,7 @@ fn launch_with_data_on_s3_matches_quarry_build() {
     let bucket = std::env::var("QUARRY_S3_BUCKET").unwrap_or_else(|_| "quarry-test".into());
     let d = TestDir::new();
     let (build, recipe) = reference(&d);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let data = format!("s3://{bucket}/launch-{}-{nanos}", std::process::id());
+    let data = format!("s3://{bucket}/{}", util::unique("launch"));
     let run = d.path().join("run");
     let executor = if slurm_available() { "slurm" } else { "local" };
     let mut cmd = quarry();

@@ -19,6 +19,15 @@ pub fn quarry() -> Command {
     c
 }
 
+/// A key prefix no other test (or earlier run) uses.
+pub fn unique(name: &str) -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{name}-{}-{t}", std::process::id())
+}
+
 /// A temporary folder removed at the end of the test.
 pub struct TestDir(tempfile::TempDir);
 

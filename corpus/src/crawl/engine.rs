@@ -888,16 +888,25 @@ impl Crawler {
     /// Finishes the open WARC file (if any) and journals it as finished, so a resume never
     /// reopens it.
     fn close_warc(&mut self) -> Result<(), CrawlError> {
-        if let Some((file, end)) = self
+        let closed = self
             .warc
             .finish_current()
-            .map_err(io_err("finishing a WARC file"))?
-        {
+            .map_err(io_err("finishing a WARC file"))?;
+        self.journal_warc(closed, true)
+    }
+
+    /// Journals a WARC file that was just opened or finished (`None`: nothing happened).
+    fn journal_warc(
+        &mut self,
+        file: Option<(String, u64)>,
+        finished: bool,
+    ) -> Result<(), CrawlError> {
+        if let Some((file, end)) = file {
             self.journal
                 .append(&Event::Warc {
                     file,
                     end,
-                    finished: true,
+                    finished,
                 })
                 .map_err(io_err("writing the journal"))?;
         }
@@ -912,19 +921,11 @@ impl Crawler {
         warc_headers: &[(String, String)],
         meta: &[(String, String)],
     ) -> Result<(String, u64), CrawlError> {
-        if let Some((file, end)) = self
+        let opened = self
             .warc
             .ensure_open(f.unix_secs)
-            .map_err(io_err("opening a WARC file"))?
-        {
-            self.journal
-                .append(&Event::Warc {
-                    file,
-                    end,
-                    finished: false,
-                })
-                .map_err(io_err("writing the journal"))?;
-        }
+            .map_err(io_err("opening a WARC file"))?;
+        self.journal_warc(opened, false)?;
         self.rec_seq += 1;
         let date = format_warc_date(f.unix_secs);
         let seed = format!("{url}\0{date}\0{}", self.rec_seq);

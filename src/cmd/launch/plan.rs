@@ -70,24 +70,29 @@ impl DataRoot {
 
     /// The copy commands that bring `rels` from the bucket to the node (none for local data).
     fn pull(&self, rels: &[&str]) -> Vec<Vec<String>> {
-        match self.mirror {
-            Some(_) => rels
-                .iter()
-                .map(|r| vec![s("storage"), s("sync"), self.at(r), self.work(r)])
-                .collect(),
-            None => Vec::new(),
-        }
+        self.syncs(rels, true)
     }
 
     /// The copy commands that publish `rels` from the node to the bucket (none for local data).
     fn push(&self, rels: &[&str]) -> Vec<Vec<String>> {
-        match self.mirror {
-            Some(_) => rels
-                .iter()
-                .map(|r| vec![s("storage"), s("sync"), self.work(r), self.at(r)])
-                .collect(),
-            None => Vec::new(),
+        self.syncs(rels, false)
+    }
+
+    fn syncs(&self, rels: &[&str], to_node: bool) -> Vec<Vec<String>> {
+        if self.mirror.is_none() {
+            return Vec::new();
         }
+        rels.iter()
+            .map(|r| {
+                let (bucket, node) = (self.at(r), self.work(r));
+                let (from, to) = if to_node {
+                    (bucket, node)
+                } else {
+                    (node, bucket)
+                };
+                vec![s("storage"), s("sync"), from, to]
+            })
+            .collect()
     }
 }
 
